@@ -1,0 +1,397 @@
+"""Build an offline speech corpus in the LibriSpeech layout from Debian's text-to-speech voices.
+
+Nothing can be downloaded at run time, yet speechq needs speech to calibrate, evaluate and train small test models.
+This script speaks English-like sentences (4 to 12 words over a ~1,100-word list with a small grammar, see
+``_synthetic_words.py``) with espeak-ng (seven English accents times fourteen voice variants) and flite (five
+voices), at varied speaking rates and pitches, adds white or pink noise (15-40 dB SNR), and writes::
+
+    <out>/train|dev|test/<speaker>/<chapter>/<speaker>-<chapter>-<nnnn>.flac   16 kHz mono 16-bit FLAC
+    <out>/train|dev|test/<speaker>/<chapter>/<speaker>-<chapter>.trans.txt     "<id> <UPPER-CASE TEXT>" lines
+    <out>/train_text.txt     train transcripts, lower case, one per line (for an n-gram LM: build_arpa_lm.py)
+    <out>/vocabulary.txt     every word the grammar can produce
+    <out>/speakers.tsv       speaker id -> engine, voice, splits
+    <out>/corpus.json        the settings, tool versions, counts and hours (written last: marks a finished corpus)
+
+Train, dev and test sentences are disjoint, and dev/test use only words seen in train. Voices marked held-out
+(flite ``rms`` and the espeak-ng variants ``f5`` and ``m7``) speak only test utterances (half of the test split);
+the other half of test, and all of dev, use train voices. The same seed and sizes give the same files, byte for
+byte (given the same espeak-ng, flite and libsndfile). Re-running with the same settings checks the corpus and
+leaves it alone; a folder holding anything else is refused unless ``--overwrite``.
+
+Needs the ``espeak-ng`` and ``flite`` programs (Debian/Ubuntu: ``sudo apt-get install -y espeak-ng flite``).
+
+Usage::
+
+    python data_scripts/make_synthetic_corpus.py --out /work/corpus --train 6000 --dev 500 --test 500 --seed 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import logging
+import multiprocessing
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterator, Sequence
+
+import numpy as np
+from numpy.typing import NDArray
+import soundfile
+import soxr
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import _synthetic_words as words  # noqa: E402
+
+logger = logging.getLogger("make_synthetic_corpus")
+
+FORMAT_VERSION = 1  # bump when the output for given settings changes
+SAMPLE_RATE_HZ = 16_000
+SPLITS = ("train", "dev", "test")
+UTTERANCES_PER_CHAPTER = 50
+INSTALL_HINT = "install them with: sudo apt-get install -y espeak-ng flite   (Debian/Ubuntu)"
+
+ESPEAK_ACCENTS = ("en-us", "en", "en-gb-x-rp", "en-gb-scotland", "en-gb-x-gbclan", "en-gb-x-gbcwmd", "en-029")
+ESPEAK_VARIANTS = ("", "m1", "m2", "m3", "m4", "m5", "m6", "m7", "f1", "f2", "f3", "f4", "f5", "klatt")
+FLITE_VOICES = {"kal16": 100.0, "kal": 100.0, "awb": 110.0, "slt": 170.0, "rms": 105.0}  # voice -> f0 mean, Hz
+HELD_OUT_ESPEAK_VARIANTS = ("f5", "m7")
+HELD_OUT_FLITE_VOICES = ("rms",)
+SNR_DB = (15.0, 40.0)
+PEAK = (0.3, 0.9)
+PAD_S = (0.05, 0.35)
+
+
+# ------------------------------------------------------------------------------------------------ settings
+@dataclass(frozen=True)
+class Settings:
+    """Everything that decides the corpus bytes (with the tools' versions)."""
+
+    train: int
+    dev: int
+    test: int
+    seed: int
+    format_version: int = FORMAT_VERSION
+
+    def size(self, split: str) -> int:
+        return int(getattr(self, split))
+
+
+@dataclass(frozen=True)
+class Voice:
+    """One synthetic speaker."""
+
+    speaker_id: int
+    engine: str  # "espeak-ng" or "flite"
+    name: str  # "en-us+f3", "slt"
+    held_out: bool
+
+
+@dataclass(frozen=True)
+class Job:
+    """One utterance to synthesise."""
+
+    utterance_id: str
+    split: str
+    text: str
+    voice: Voice
+    path: Path
+    seed: tuple[int, ...]
+
+
+def all_voices() -> list[Voice]:
+    """Every voice, with stable speaker ids (1001 onwards, espeak-ng first)."""
+    names = [("espeak-ng", f"{accent}+{variant}" if variant else accent, variant in HELD_OUT_ESPEAK_VARIANTS)
+             for accent in ESPEAK_ACCENTS for variant in ESPEAK_VARIANTS]
+    names += [("flite", voice, voice in HELD_OUT_FLITE_VOICES) for voice in FLITE_VOICES]
+    return [Voice(1001 + i, engine, name, held_out) for i, (engine, name, held_out) in enumerate(names)]
+
+
+# ---------------------------------------------------------------------------------------------- sentences
+def draw_sentences(settings: Settings) -> dict[str, list[str]]:
+    """Disjoint sentence lists per split; dev and test use only words that occur in train.
+
+    A train split too small to cover the words of enough distinct sentences (a few dozen utterances) relaxes the
+    second rule after ``200 * size + 2000`` draws, with a warning.
+    """
+    grammar = words.Grammar(np.random.default_rng([settings.seed, 7]))
+    seen: set[str] = set()
+    result = {"train": _draw_split(grammar, settings.train, seen, None)}
+    train_words = {w for sentence in result["train"] for w in sentence.split()}
+    for split in SPLITS[1:]:
+        result[split] = _draw_split(grammar, settings.size(split), seen, train_words)
+    return result
+
+
+def _draw_split(grammar: words.Grammar, count: int, seen: set[str], allowed: set[str] | None) -> list[str]:
+    chosen: list[str] = []
+    budget, relaxed = 200 * count + 2000, 0
+    while len(chosen) < count:
+        sentence_words = grammar.sentence()
+        sentence = " ".join(sentence_words)
+        if sentence in seen:
+            continue
+        budget -= 1
+        if allowed is not None and not set(sentence_words) <= allowed:
+            if budget > 0:
+                continue
+            relaxed += 1
+        seen.add(sentence)
+        chosen.append(sentence)
+    if relaxed:
+        logger.warning("%d of %d sentences use words absent from train (train is too small to cover them)", relaxed, count)
+    return chosen
+
+
+# ------------------------------------------------------------------------------------------------- jobs
+def plan_jobs(settings: Settings, out: Path) -> list[Job]:
+    """Who says what, and where it goes: speaker/chapter/utterance ids per split, sorted by id."""
+    sentences = draw_sentences(settings)
+    voices = all_voices()
+    seen_voices = [v for v in voices if not v.held_out]
+    held_out = [v for v in voices if v.held_out]
+    jobs: list[Job] = []
+    for split_index, split in enumerate(SPLITS):
+        rng = np.random.default_rng([settings.seed, 11, split_index])
+        per_speaker: dict[int, int] = {}
+        for number, text in enumerate(sentences[split]):
+            pool = held_out if split == "test" and number % 2 == 1 else seen_voices
+            voice = _pick_voice(pool, rng)
+            count = per_speaker.get(voice.speaker_id, 0)
+            per_speaker[voice.speaker_id] = count + 1
+            chapter = (split_index + 1) * 100 + count // UTTERANCES_PER_CHAPTER
+            uid = f"{voice.speaker_id}-{chapter}-{count % UTTERANCES_PER_CHAPTER:04d}"
+            path = out / split / str(voice.speaker_id) / str(chapter) / f"{uid}.flac"
+            jobs.append(Job(uid, split, text, voice, path, (settings.seed, split_index, number)))
+    return sorted(jobs, key=lambda j: (j.split, j.utterance_id))
+
+
+def _pick_voice(pool: Sequence[Voice], rng: np.random.Generator) -> Voice:
+    """Half espeak-ng, half flite (when the pool has both), then uniform within the engine."""
+    engines = sorted({v.engine for v in pool})
+    engine = engines[int(rng.integers(len(engines)))]
+    candidates = [v for v in pool if v.engine == engine]
+    return candidates[int(rng.integers(len(candidates)))]
+
+
+# -------------------------------------------------------------------------------------------- synthesis
+def synthesise(job: Job) -> NDArray[np.float32]:
+    """The job's sentence spoken by its voice: float32 mono at 16 kHz with padding, gain and noise."""
+    rng = np.random.default_rng(list(job.seed))
+    if job.voice.engine == "espeak-ng":
+        command = ["espeak-ng", "--stdout", "-v", job.voice.name, "-s", str(int(rng.integers(135, 200))),
+                   "-p", str(int(rng.integers(30, 71))), job.text]
+    else:
+        f0 = FLITE_VOICES[job.voice.name] * rng.uniform(0.85, 1.2)
+        command = ["flite", "-voice", job.voice.name, "--setf", f"duration_stretch={rng.uniform(0.85, 1.2):.3f}",
+                   "--setf", f"int_f0_target_mean={f0:.1f}", "-t", job.text, "-o", "/dev/stdout"]
+    speech = _decode_wav(subprocess.run(command, capture_output=True, check=True).stdout, job)
+    return _dress(speech, rng)
+
+
+def _decode_wav(data: bytes, job: Job) -> NDArray[np.float32]:
+    """16-bit PCM WAV bytes (sizes in the header may be bogus when streamed) -> float32 at 16 kHz."""
+    if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise RuntimeError(f"{job.voice.engine} {job.voice.name}: no WAV output for {job.text!r}")
+    position, rate, channels = 12, 0, 1
+    while position + 8 <= len(data):
+        chunk, size = data[position : position + 4], struct.unpack("<I", data[position + 4 : position + 8])[0]
+        if chunk == b"fmt ":
+            _, channels, rate = struct.unpack("<HHI", data[position + 8 : position + 16])
+        if chunk == b"data":
+            pcm = np.frombuffer(data[position + 8 : position + 8 + min(size, len(data))], dtype="<i2")
+            audio = pcm[: len(pcm) // channels * channels].reshape(-1, channels).mean(axis=1) / 32768.0
+            audio = audio.astype(np.float32)
+            if rate != SAMPLE_RATE_HZ:
+                audio = soxr.resample(audio, rate, SAMPLE_RATE_HZ, quality="HQ")
+            if len(audio) < SAMPLE_RATE_HZ // 4 or np.max(np.abs(audio)) < 1e-3:
+                raise RuntimeError(f"{job.voice.engine} {job.voice.name}: silent or too short for {job.text!r}")
+            return np.asarray(audio, dtype=np.float32)
+        position += 8 + size + (size & 1)
+    raise RuntimeError(f"{job.voice.engine} {job.voice.name}: WAV output without data for {job.text!r}")
+
+
+def _dress(speech: NDArray[np.float32], rng: np.random.Generator) -> NDArray[np.float32]:
+    """Silence either side, a random peak level, white or pink noise at a random SNR."""
+    pad = [int(rng.uniform(*PAD_S) * SAMPLE_RATE_HZ) for _ in range(2)]
+    padded = np.concatenate([np.zeros(pad[0]), speech.astype(np.float64), np.zeros(pad[1])])
+    padded *= rng.uniform(*PEAK) / np.max(np.abs(padded))
+    noise = rng.standard_normal(len(padded))
+    if rng.random() < 0.5:  # pink: 1/f power
+        spectrum = np.fft.rfft(noise)
+        spectrum /= np.sqrt(np.maximum(np.arange(len(spectrum)), 1.0))
+        noise = np.fft.irfft(spectrum, len(noise))
+    voiced = padded[np.abs(padded) > 0.02 * np.max(np.abs(padded))]
+    snr_db = rng.uniform(*SNR_DB)
+    noise *= np.sqrt(np.mean(voiced**2) / np.mean(noise**2) / 10 ** (snr_db / 10))
+    dressed: NDArray[np.float32] = np.clip(padded + noise, -1.0, 32767 / 32768).astype(np.float32)
+    return dressed
+
+
+def run_job(job: Job) -> tuple[str, int]:
+    """Synthesise and write one FLAC; returns (utterance id, samples)."""
+    audio = synthesise(job)
+    job.path.parent.mkdir(parents=True, exist_ok=True)
+    buffer = io.BytesIO()
+    soundfile.write(buffer, audio, SAMPLE_RATE_HZ, format="FLAC", subtype="PCM_16")
+    job.path.write_bytes(buffer.getvalue())
+    return job.utterance_id, len(audio)
+
+
+# ------------------------------------------------------------------------------------------------ output
+def write_transcripts(jobs: Sequence[Job]) -> None:
+    """One ``<speaker>-<chapter>.trans.txt`` per chapter folder, lines sorted by id, text upper case."""
+    chapters: dict[Path, list[Job]] = {}
+    for job in jobs:
+        chapters.setdefault(job.path.parent, []).append(job)
+    for folder, members in chapters.items():
+        lines = [f"{j.utterance_id} {j.text.upper()}" for j in sorted(members, key=lambda j: j.utterance_id)]
+        (folder / f"{folder.parent.name}-{folder.name}.trans.txt").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples: dict[str, int]) -> dict[str, Any]:
+    """train_text.txt, vocabulary.txt, speakers.tsv, then corpus.json (last)."""
+    train = [j for j in jobs if j.split == "train"]
+    (out / "train_text.txt").write_text("".join(f"{j.text}\n" for j in train), encoding="utf-8")
+    (out / "vocabulary.txt").write_text("".join(f"{w}\n" for w in words.vocabulary()), encoding="utf-8")
+    used: dict[int, set[str]] = {}
+    for job in jobs:
+        used.setdefault(job.voice.speaker_id, set()).add(job.split)
+    rows = ["speaker\tengine\tvoice\theld_out\tsplits"] + [
+        f"{v.speaker_id}\t{v.engine}\t{v.name}\t{int(v.held_out)}\t{','.join(s for s in SPLITS if s in used[v.speaker_id])}"
+        for v in all_voices() if v.speaker_id in used
+    ]
+    (out / "speakers.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    summary = {
+        "settings": asdict(settings),
+        "tools": tool_versions(),
+        "sample_rate_hz": SAMPLE_RATE_HZ,
+        "splits": {s: {"utterances": sum(1 for j in jobs if j.split == s),
+                       "hours": round(sum(samples[j.utterance_id] for j in jobs if j.split == s) / SAMPLE_RATE_HZ / 3600, 4),
+                       "speakers": len({j.voice.speaker_id for j in jobs if j.split == s})} for s in SPLITS},
+        "vocabulary_words": len(words.vocabulary()),
+    }
+    (out / "corpus.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    return summary
+
+
+def tool_versions() -> dict[str, str]:
+    espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.split("Data at")[0]
+    flite = subprocess.run(["flite", "--version"], capture_output=True, text=True).stdout
+    flite_line = next((line.strip() for line in flite.splitlines() if "version" in line), flite.strip())
+    return {"espeak-ng": espeak.strip(), "flite": flite_line, "libsndfile": soundfile.__libsndfile_version__}
+
+
+# ------------------------------------------------------------------------------------------ idempotence
+def check_tools() -> None:
+    """Raise SystemExit with the install command when espeak-ng or flite is missing."""
+    missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
+    if missing:
+        raise SystemExit(f"make_synthetic_corpus: {' and '.join(missing)} not found on PATH; {INSTALL_HINT}")
+
+
+def existing_settings(out: Path) -> Settings | None:
+    """Settings of the finished corpus at ``out`` (None when there is none)."""
+    marker = out / "corpus.json"
+    if not marker.is_file():
+        return None
+    try:
+        return Settings(**json.loads(marker.read_text(encoding="utf-8"))["settings"])
+    except (ValueError, KeyError, TypeError) as error:
+        raise SystemExit(f"make_synthetic_corpus: {marker} is not a corpus description ({error})") from error
+
+
+def validate(out: Path, jobs: Sequence[Job]) -> list[str]:
+    """Problems of a finished corpus against the plan (missing/extra audio, transcripts that differ)."""
+    problems = []
+    expected = {j.path for j in jobs}
+    present = {p for split in SPLITS for p in (out / split).rglob("*.flac")}
+    problems += [f"missing {p}" for p in sorted(expected - present)[:5]]
+    problems += [f"unexpected {p}" for p in sorted(present - expected)[:5]]
+    lines = {}
+    for trans in sorted(p for split in SPLITS for p in (out / split).rglob("*.trans.txt")):
+        for line in trans.read_text(encoding="utf-8").splitlines():
+            uid, _, text = line.partition(" ")
+            lines[uid] = text
+    problems += [f"transcript of {j.utterance_id} differs" for j in jobs if lines.get(j.utterance_id) != j.text.upper()][:5]
+    return problems
+
+
+def build(settings: Settings, out: Path, workers: int = 2, overwrite: bool = False) -> dict[str, Any]:
+    """Make the corpus at ``out`` (idempotent; see the module doc). Returns the corpus.json summary."""
+    check_tools()
+    out = out.resolve()
+    previous = existing_settings(out)
+    if previous == settings:
+        problems = validate(out, plan_jobs(settings, out))
+        if not problems:
+            logger.info("%s already holds this corpus (%s); nothing to do", out, settings)
+            summary: dict[str, Any] = json.loads((out / "corpus.json").read_text(encoding="utf-8"))
+            return summary
+        if not overwrite:
+            raise SystemExit(f"make_synthetic_corpus: {out} is damaged ({'; '.join(problems)}); rebuild with --overwrite")
+    elif out.exists() and any(out.iterdir()) and not overwrite:
+        what = f"a different corpus ({previous})" if previous else "other files"
+        raise SystemExit(f"make_synthetic_corpus: {out} holds {what}; choose another --out or pass --overwrite")
+    staging = out.with_name(out.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        summary = _build_into(settings, staging, workers)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if out.exists():
+        shutil.rmtree(out)
+    staging.rename(out)
+    return summary
+
+
+def _build_into(settings: Settings, staging: Path, workers: int) -> dict[str, Any]:
+    jobs = plan_jobs(settings, staging)
+    start = time.monotonic()
+    samples: dict[str, int] = {}
+    for done, (uid, count) in enumerate(_run_all(jobs, workers), 1):
+        samples[uid] = count
+        if done % 500 == 0 or done == len(jobs):
+            logger.info("%d/%d utterances (%.0f s)", done, len(jobs), time.monotonic() - start)
+    write_transcripts(jobs)
+    return write_side_files(staging, settings, jobs, samples)
+
+
+def _run_all(jobs: Sequence[Job], workers: int) -> Iterator[tuple[str, int]]:
+    if workers <= 1:
+        yield from map(run_job, jobs)
+        return
+    with multiprocessing.get_context("fork").Pool(workers) as pool:
+        yield from pool.imap_unordered(run_job, jobs, chunksize=8)
+
+
+# ------------------------------------------------------------------------------------------------- CLI
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", type=Path, required=True, help="corpus folder (outside the repository)")
+    parser.add_argument("--train", type=int, default=6000, help="train utterances (default 6000)")
+    parser.add_argument("--dev", type=int, default=500, help="dev utterances (default 500)")
+    parser.add_argument("--test", type=int, default=500, help="test utterances (default 500)")
+    parser.add_argument("--seed", type=int, default=0, help="seed of sentences, voices and noise (default 0)")
+    parser.add_argument("--workers", type=int, default=2, help="synthesis processes (default 2)")
+    parser.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    if min(args.train, args.dev, args.test) < 1:
+        parser.error("--train, --dev and --test must be at least 1")
+    start = time.monotonic()
+    summary = build(Settings(args.train, args.dev, args.test, args.seed), args.out, args.workers, args.overwrite)
+    size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
+    logger.info("%s: %s; %.1f MB; %.0f s", args.out, json.dumps(summary["splits"]), size / 1e6, time.monotonic() - start)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

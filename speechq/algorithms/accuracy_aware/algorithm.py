@@ -1,0 +1,184 @@
+"""AccuracyAwareQuantization: INT8 where it costs nothing, FP32 where it costs accuracy.
+
+What it does (POT's flow): measure the FP32 model, quantize everything with DefaultQuantization, then while the
+metric drop exceeds ``maximal_drop``: pick the ``ranking_subset_size`` samples that degraded most, rank the quantized
+layers by how much reverting each alone to FP32 improves the metric on those samples, and revert them in ranking
+order, re-evaluating on the whole data set after each. A revert that makes the drop worse is undone (with
+``use_prev_if_drop_increase``) and the remaining layers are ranked again. The metric's direction
+(``get_attributes()``) decides what a drop is: for WER (higher-worse) a drop is a rise.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from speechq.algorithms.accuracy_aware.fake_quantize import quantized_layers, revert_layers
+from speechq.algorithms.base import Algorithm
+from speechq.algorithms.default.algorithm import DefaultQuantization
+from speechq.algorithms.params import AccuracyAwareParams
+from speechq.api.metric import metric_directions
+from speechq.api.sampler import IndexSampler
+from speechq.errors import ConfigError
+from speechq.model import CompressedModel, compress_model_weights
+
+__all__ = ["AccuracyAwareQuantization", "AccuracyAwareResult", "metric_drop"]
+
+logger = logging.getLogger(__name__)
+
+
+def metric_drop(baseline: float, value: float, higher_better: bool, drop_type: str) -> float:
+    """How much worse ``value`` is than ``baseline`` (positive = worse).
+
+    Absolute: ``baseline - value`` for higher-better metrics, ``value - baseline`` for higher-worse ones.
+    Relative: the absolute drop divided by ``|baseline|`` (POT's ``|1 - value / baseline|`` when worse); a zero
+    baseline makes any worsening an infinite relative drop.
+    """
+    drop = (baseline - value) if higher_better else (value - baseline)
+    if drop_type == "absolute":
+        return drop
+    if baseline == 0:
+        return 0.0 if drop <= 0 else float("inf")
+    return drop / abs(baseline)
+
+
+@dataclass(frozen=True)
+class AccuracyAwareResult:
+    """What accuracy-aware quantization did, for logs and reports.
+
+    Attributes:
+        metric: the metric name judged; ``higher_better`` its direction.
+        baseline: FP32 value; ``default_quantized``: value with every layer quantized; ``final``: value returned.
+        drop: final drop (``drop_type``), ``maximal_drop`` the target, ``reached`` whether it was met.
+        reverted_layers: layers put back in FP32, in order.
+        sensitivity: metric on the ranking subset with each ranked layer alone reverted (latest ranking).
+        iterations: full evaluations after reverts.
+    """
+
+    metric: str
+    higher_better: bool
+    baseline: float
+    default_quantized: float
+    final: float
+    drop: float
+    maximal_drop: float
+    drop_type: str
+    reached: bool
+    reverted_layers: tuple[str, ...]
+    sensitivity: dict[str, float] = field(default_factory=dict)
+    iterations: int = 0
+
+
+@dataclass
+class _Evaluation:
+    value: float
+    per_sample: np.ndarray  # one value per data set item, in index order
+
+
+class AccuracyAwareQuantization(Algorithm):
+    """POT's AccuracyAwareQuantization on NNCF (see :class:`~speechq.algorithms.params.AccuracyAwareParams`)."""
+
+    name = "AccuracyAwareQuantization"
+    params_type = AccuracyAwareParams
+    params: AccuracyAwareParams
+
+    def __init__(self, config: Any, engine: Any) -> None:
+        super().__init__(config, engine)
+        self.result: AccuracyAwareResult | None = None
+
+    def _metric_name(self) -> tuple[str, bool]:
+        if self._engine.metric is None:
+            raise ConfigError(f"{self.name} needs an engine with a metric (it judges accuracy by it)")
+        directions = metric_directions(self._engine.metric)
+        if not directions:
+            raise ConfigError(f"{self.name}: the metric's get_attributes() names no metric")
+        name = self.params.metric or next(iter(directions))
+        if name not in directions:
+            raise ConfigError(f"{self.name}: 'metric' {name!r} is not one of the metric's names {sorted(directions)}")
+        return name, directions[name]
+
+    def _evaluate(self, model: CompressedModel, indices: list[int] | None = None) -> _Evaluation:
+        self._engine.set_model(model)
+        sampler = IndexSampler(self._engine.data_loader, indices) if indices is not None else None  # type: ignore[arg-type]
+        (per_sample, avg), _ = self._engine.predict(sampler=sampler, metric_per_sample=True)
+        name = self._metric
+        values = np.array([r["result"] for r in per_sample if r["metric_name"] == name], dtype=np.float64)
+        return _Evaluation(float(avg[name]), values)
+
+    def _drop(self, value: float) -> float:
+        return metric_drop(self._baseline.value, value, self._higher_better, self.params.drop_type)
+
+    def _ranking_subset(self, current: _Evaluation) -> list[int]:
+        degradation = self._baseline.per_sample - current.per_sample
+        if not self._higher_better:
+            degradation = -degradation
+        size = min(self.params.ranking_subset_size, len(degradation))
+        order = np.argsort(-degradation, kind="stable")[:size]
+        return sorted(int(i) for i in order)
+
+    def _rank(self, model: CompressedModel, current: _Evaluation, candidates: list[str]) -> list[str]:
+        subset = self._ranking_subset(current)
+        scores = {}
+        for layer in candidates:
+            trial = CompressedModel.from_ov(revert_layers(model.model, [layer]), model.name)
+            scores[layer] = self._evaluate(trial, subset).value
+            logger.info("%s: ranking %s -> %s %.5f on %d samples", self.name, layer, self._metric, scores[layer], len(subset))
+        self._sensitivity = scores
+        return sorted(candidates, key=lambda n: -scores[n] if self._higher_better else scores[n])
+
+    def run(self, model: CompressedModel) -> CompressedModel:
+        self._metric, self._higher_better = self._metric_name()
+        self._sensitivity: dict[str, float] = {}
+        self._baseline = self._evaluate(model)
+        logger.info("%s: FP32 %s = %.5f", self.name, self._metric, self._baseline.value)
+        default = DefaultQuantization(self.params, self._engine)
+        default.print_progress = self.print_progress
+        current = default.quantize(model, compress_weights=False)
+        evaluation = self._evaluate(current)
+        default_value, drop = evaluation.value, self._drop(evaluation.value)
+        logger.info("%s: all layers INT8: %s = %.5f, drop %.5f (maximal_drop %.5f)", self.name, self._metric,
+                    evaluation.value, drop, self.params.maximal_drop)
+        reverted: list[str] = []
+        excluded: set[str] = set()
+        ranked: list[str] = []
+        iterations = 0
+        while drop > self.params.maximal_drop:
+            if self.params.max_iter_num is not None and iterations >= self.params.max_iter_num:
+                logger.warning("%s: stopped after max_iter_num=%d iterations", self.name, iterations)
+                break
+            if not ranked:
+                candidates = [l.name for l in quantized_layers(current.model) if l.name not in excluded]
+                if not candidates:
+                    logger.warning("%s: no quantized layer left to revert", self.name)
+                    break
+                ranked = self._rank(current, evaluation, candidates)
+            layer = ranked.pop(0)
+            trial = CompressedModel.from_ov(revert_layers(current.model, [layer]), model.name)
+            trial_eval = self._evaluate(trial)
+            iterations += 1
+            trial_drop = self._drop(trial_eval.value)
+            if self.params.use_prev_if_drop_increase and trial_drop > drop:
+                logger.info("%s: reverting %s made the drop worse (%.5f > %.5f): kept INT8, ranking again",
+                            self.name, layer, trial_drop, drop)
+                excluded.add(layer)
+                ranked = []
+                continue
+            current, evaluation, drop = trial, trial_eval, trial_drop
+            reverted.append(layer)
+            logger.info("%s: reverted %s to FP32: %s = %.5f, drop %.5f", self.name, layer, self._metric,
+                        evaluation.value, drop)
+        reached = drop <= self.params.maximal_drop
+        if not reached:
+            logger.warning("%s: maximal_drop %.5f NOT reached: best drop %.5f with %d layers in FP32; returning that model",
+                           self.name, self.params.maximal_drop, drop, len(reverted))
+        compress_model_weights(current)
+        self.result = AccuracyAwareResult(
+            metric=self._metric, higher_better=self._higher_better, baseline=self._baseline.value,
+            default_quantized=default_value, final=evaluation.value, drop=drop, maximal_drop=self.params.maximal_drop,
+            drop_type=self.params.drop_type, reached=reached, reverted_layers=tuple(reverted),
+            sensitivity=dict(self._sensitivity), iterations=iterations,
+        )
+        return current

@@ -1,0 +1,3 @@
+from speechq.algorithms.default.algorithm import DefaultQuantization
+
+__all__ = ["DefaultQuantization"]

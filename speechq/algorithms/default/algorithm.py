@@ -1,0 +1,55 @@
+"""DefaultQuantization: fast INT8 post-training quantization that needs no labels.
+
+What it does: run the engine over the first ``stat_subset_size`` items and record every input it feeds the model
+(for a streaming engine, every chunk with the state carried into it), prepare the graph (constant folding,
+recurrent loops into sequence operations: see ``speechq.algorithms.graph``), then let NNCF place FakeQuantize nodes, set
+their ranges from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
+at inference.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Sequence
+
+from speechq.algorithms.base import Algorithm, calibration_indices
+from speechq.algorithms.default.nncf_backend import quantize_with_nncf, resolve_ignored_names
+from speechq.algorithms.graph import prepare_for_quantization
+from speechq.api.sampler import BatchSampler
+from speechq.errors import ConfigError
+from speechq.model import CompressedModel
+
+__all__ = ["DefaultQuantization"]
+
+logger = logging.getLogger(__name__)
+
+
+class DefaultQuantization(Algorithm):
+    """POT's DefaultQuantization on NNCF (see :class:`~speechq.algorithms.params.QuantizationParams`)."""
+
+    name = "DefaultQuantization"
+
+    def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict]:
+        """The input dicts the engine feeds ``model`` over the calibration subset."""
+        assert self._engine.data_loader is not None
+        indices = calibration_indices(self._data_size(), self.params)
+        sampler = BatchSampler(self._engine.data_loader, batch_size=self.params.stat_batch_size, subset_indices=indices)
+        self._engine.set_model(model)
+        inputs = self._engine.collect_model_inputs(sampler, print_progress=print_progress)
+        logger.info("%s: %d calibration items gave %d model inferences", self.name, len(indices), len(inputs))
+        return inputs
+
+    def quantize(
+        self, model: CompressedModel, extra_ignored: Sequence[str] = (), compress_weights: bool = True
+    ) -> CompressedModel:
+        """Quantize ``model``; ``extra_ignored`` node names stay FP32 on top of the configured ``ignored``."""
+        if model.is_cascade:
+            raise ConfigError(f"{self.name}: cascaded models are not supported (model {model.name!r})")
+        ignored = resolve_ignored_names(model.model, self.params) + [n for n in extra_ignored]
+        calibration = self.calibration_inputs(model, self.print_progress)
+        prepared = prepare_for_quantization(model.model)
+        quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, compress_weights, self.print_progress)
+        return CompressedModel.from_ov(quantized, name=model.models[0].name)
+
+    def run(self, model: CompressedModel) -> CompressedModel:
+        return self.quantize(model)

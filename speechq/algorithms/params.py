@@ -1,0 +1,237 @@
+"""POT's algorithm parameter dicts, parsed once into typed, validated parameters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from speechq.constants import (
+    DEFAULT_MAXIMAL_DROP,
+    DEFAULT_RANKING_SUBSET_SIZE,
+    DEFAULT_SEED,
+    DEFAULT_STAT_BATCH_SIZE,
+    DEFAULT_STAT_SUBSET_SIZE,
+)
+from speechq.engines._options import check_keys, positive_int
+from speechq.errors import ConfigError
+
+__all__ = [
+    "AccuracyAwareParams",
+    "IgnoredOperation",
+    "QuantizationParams",
+    "RangeSpec",
+    "StatSpec",
+]
+
+TARGET_DEVICES = ("ANY", "CPU", "GPU", "NPU", "CPU_SPR")
+PRESETS = ("performance", "mixed", "accuracy")
+STAT_TYPES = ("min", "max", "abs_max", "quantile", "abs_quantile", "mean")
+AGGREGATORS = ("mean", "max", "min", "median", "mean_no_outliers", "median_no_outliers")
+POT_ONLY_AGGREGATORS = ("hl_estimator", "batch_mean")
+
+
+def _bool(section: str, key: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{section}: {key!r} must be true or false, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
+    if not isinstance(value, str) or value not in choices:
+        raise ConfigError(f"{section}: {key!r} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _number(section: str, key: str, value: Any, low: float, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ConfigError(f"{section}: {key!r} must be a number, got {value!r} ({type(value).__name__})")
+    if value < low or (high is not None and value > high):
+        bounds = f">= {low}" if high is None else f"in [{low}, {high}]"
+        raise ConfigError(f"{section}: {key!r} must be {bounds}, got {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class StatSpec:
+    """One side (min or max) of a range estimator: statistic, aggregator, outlier probability."""
+
+    type: str | None = None
+    aggregator: str | None = None
+    outlier_prob: float = 1e-4
+    clipping_value: float | None = None
+
+    @classmethod
+    def parse(cls, section: str, raw: Any) -> StatSpec:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{section} must be a dict, got {raw!r}")
+        check_keys(section, raw, {"type", "aggregator", "outlier_prob", "clipping_value"})
+        aggregator = raw.get("aggregator")
+        if aggregator in POT_ONLY_AGGREGATORS:
+            raise ConfigError(
+                f"{section}: aggregator {aggregator!r} existed in POT but has no NNCF equivalent; "
+                f"use one of {list(AGGREGATORS)}"
+            )
+        clipping = raw.get("clipping_value")
+        return cls(
+            type=None if raw.get("type") is None else _choice(section, "type", raw["type"], STAT_TYPES),
+            aggregator=None if aggregator is None else _choice(section, "aggregator", aggregator, AGGREGATORS),
+            outlier_prob=_number(section, "outlier_prob", raw.get("outlier_prob", 1e-4), 0.0, 0.5),
+            clipping_value=None if clipping is None else _number(section, "clipping_value", clipping, 0.0),
+        )
+
+
+@dataclass(frozen=True)
+class RangeSpec:
+    """POT's ``activations`` / ``weights`` section: bits, mode, granularity and range estimator."""
+
+    mode: str | None = None
+    per_channel: bool | None = None
+    preset: str | None = None
+    min: StatSpec | None = None
+    max: StatSpec | None = None
+
+    @classmethod
+    def parse(cls, section: str, raw: Any) -> RangeSpec:
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{section} must be a dict, got {raw!r}")
+        check_keys(section, raw, {"bits", "mode", "granularity", "range_estimator"})
+        if raw.get("bits", 8) != 8:
+            raise ConfigError(f"{section}: 'bits' must be 8 (INT8), got {raw['bits']!r}")
+        granularity = raw.get("granularity")
+        if granularity is not None:
+            _choice(section, "granularity", granularity, ("perchannel", "pertensor"))
+        estimator = raw.get("range_estimator", {})
+        est_section = f"{section}.range_estimator"
+        if not isinstance(estimator, Mapping):
+            raise ConfigError(f"{est_section} must be a dict, got {estimator!r}")
+        check_keys(est_section, estimator, {"preset", "min", "max"})
+        preset = estimator.get("preset")
+        if preset is not None:
+            _choice(est_section, "preset", preset, ("default", "quantile"))
+        return cls(
+            mode=None if raw.get("mode") is None else _choice(section, "mode", raw["mode"], ("symmetric", "asymmetric")),
+            per_channel=None if granularity is None else granularity == "perchannel",
+            preset=preset,
+            min=StatSpec.parse(f"{est_section}.min", estimator["min"]) if "min" in estimator else None,
+            max=StatSpec.parse(f"{est_section}.max", estimator["max"]) if "max" in estimator else None,
+        )
+
+
+@dataclass(frozen=True)
+class IgnoredOperation:
+    """Ignore every node of ``type`` whose attributes include ``attributes``."""
+
+    type: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+def _parse_ignored(section: str, raw: Any) -> tuple[tuple[str, ...], tuple[IgnoredOperation, ...]]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"{section} must be a dict with 'scope' and/or 'operations', got {raw!r}")
+    check_keys(section, raw, {"scope", "operations"})
+    scope = raw.get("scope", [])
+    if not isinstance(scope, (list, tuple)) or not all(isinstance(s, str) for s in scope):
+        raise ConfigError(f"{section}: 'scope' must be a list of node names, got {scope!r}")
+    operations = []
+    for index, op in enumerate(raw.get("operations", [])):
+        op_section = f"{section}.operations[{index}]"
+        if not isinstance(op, Mapping) or not isinstance(op.get("type"), str):
+            raise ConfigError(f"{op_section} must be a dict with a 'type' string, got {op!r}")
+        check_keys(op_section, op, {"type", "attributes"})
+        attributes = op.get("attributes", {})
+        if not isinstance(attributes, Mapping):
+            raise ConfigError(f"{op_section}: 'attributes' must be a dict, got {attributes!r}")
+        operations.append(IgnoredOperation(op["type"], dict(attributes)))
+    return tuple(scope), tuple(operations)
+
+
+QUANTIZATION_KEYS = frozenset(
+    {"target_device", "preset", "stat_subset_size", "stat_batch_size", "shuffle_data", "seed", "ignored",
+     "activations", "weights", "model_type", "use_fast_bias"}
+)
+
+
+@dataclass(frozen=True)
+class QuantizationParams:
+    """DefaultQuantization's parameters (POT names and defaults)."""
+
+    target_device: str = "ANY"
+    preset: str = "performance"
+    stat_subset_size: int = DEFAULT_STAT_SUBSET_SIZE
+    stat_batch_size: int = DEFAULT_STAT_BATCH_SIZE
+    shuffle_data: bool = False
+    seed: int = DEFAULT_SEED
+    ignored_scope: tuple[str, ...] = ()
+    ignored_operations: tuple[IgnoredOperation, ...] = ()
+    activations: RangeSpec = field(default_factory=RangeSpec)
+    weights: RangeSpec = field(default_factory=RangeSpec)
+    model_type: str | None = None
+    use_fast_bias: bool = True
+
+    @classmethod
+    def _fields_from(cls, section: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        seed = params.get("seed", DEFAULT_SEED)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise ConfigError(f"{section}: 'seed' must be an integer, got {seed!r}")
+        model_type = params.get("model_type")
+        scope, operations = _parse_ignored(f"{section}.ignored", params.get("ignored", {}))
+        target = params.get("target_device", "ANY")
+        if target in ("VPU", "GNA"):
+            raise ConfigError(f"{section}: target_device {target!r} is gone from current OpenVINO; use one of {list(TARGET_DEVICES)}")
+        return dict(
+            target_device=_choice(section, "target_device", target, TARGET_DEVICES),
+            preset=_choice(section, "preset", params.get("preset", "performance"), PRESETS),
+            stat_subset_size=positive_int(section, "stat_subset_size", params.get("stat_subset_size", DEFAULT_STAT_SUBSET_SIZE)),
+            stat_batch_size=positive_int(section, "stat_batch_size", params.get("stat_batch_size", DEFAULT_STAT_BATCH_SIZE)),
+            shuffle_data=_bool(section, "shuffle_data", params.get("shuffle_data", False)),
+            seed=seed,
+            ignored_scope=scope,
+            ignored_operations=operations,
+            activations=RangeSpec.parse(f"{section}.activations", params.get("activations", {})),
+            weights=RangeSpec.parse(f"{section}.weights", params.get("weights", {})),
+            model_type=None if model_type is None else _choice(section, "model_type", model_type, ("transformer",)),
+            use_fast_bias=_bool(section, "use_fast_bias", params.get("use_fast_bias", True)),
+        )
+
+    @classmethod
+    def from_dict(cls, params: Mapping[str, Any] | None, section: str = "DefaultQuantization") -> QuantizationParams:
+        """Parse POT's ``params`` dict.
+
+        Raises:
+            ConfigError: unknown key (the valid ones are listed), wrong type, or value out of range.
+        """
+        params = dict(params or {})
+        check_keys(section, params, QUANTIZATION_KEYS)
+        return cls(**cls._fields_from(section, params))
+
+
+@dataclass(frozen=True)
+class AccuracyAwareParams(QuantizationParams):
+    """AccuracyAwareQuantization's parameters: DefaultQuantization's plus the accuracy target."""
+
+    maximal_drop: float = DEFAULT_MAXIMAL_DROP
+    drop_type: str = "absolute"
+    ranking_subset_size: int = DEFAULT_RANKING_SUBSET_SIZE
+    max_iter_num: int | None = None
+    use_prev_if_drop_increase: bool = True
+    metric: str | None = None
+
+    @classmethod
+    def from_dict(cls, params: Mapping[str, Any] | None, section: str = "AccuracyAwareQuantization") -> AccuracyAwareParams:
+        params = dict(params or {})
+        own = {"maximal_drop", "drop_type", "ranking_subset_size", "max_iter_num", "use_prev_if_drop_increase", "metric"}
+        check_keys(section, params, QUANTIZATION_KEYS | own)
+        base = cls._fields_from(section, {k: v for k, v in params.items() if k not in own})
+        max_iter = params.get("max_iter_num")
+        metric = params.get("metric")
+        if metric is not None and not isinstance(metric, str):
+            raise ConfigError(f"{section}: 'metric' must be a metric name, got {metric!r}")
+        return cls(
+            **base,
+            maximal_drop=_number(section, "maximal_drop", params.get("maximal_drop", DEFAULT_MAXIMAL_DROP), 0.0),
+            drop_type=_choice(section, "drop_type", params.get("drop_type", "absolute"), ("absolute", "relative")),
+            ranking_subset_size=positive_int(section, "ranking_subset_size", params.get("ranking_subset_size", DEFAULT_RANKING_SUBSET_SIZE)),
+            max_iter_num=None if max_iter is None else positive_int(section, "max_iter_num", max_iter),
+            use_prev_if_drop_increase=_bool(section, "use_prev_if_drop_increase", params.get("use_prev_if_drop_increase", True)),
+            metric=metric,
+        )

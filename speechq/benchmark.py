@@ -1,0 +1,85 @@
+"""Latency of a model on fixed inputs: warm-up, repeated timed runs, median and spread.
+
+Used by the CLI's ``benchmark`` and ``quantize`` summaries and by ``bench/``. Figures are for one inference
+(for streaming models one chunk); compare models only within one run on one machine.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import openvino as ov
+
+from speechq.errors import ConfigError
+from speechq.model import get_core
+
+__all__ = ["Latency", "measure_latency"]
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Milliseconds per inference over ``runs`` timed runs.
+
+    Attributes:
+        label: what was measured (e.g. ``"INT8"``); median_ms, p10_ms, p90_ms: distribution of run times;
+        runs: timed runs (after warm-up); precision: the inference precision hint used.
+    """
+
+    label: str
+    median_ms: float
+    p10_ms: float
+    p90_ms: float
+    runs: int
+    precision: str
+
+    @property
+    def spread_ms(self) -> float:
+        """p90 - p10."""
+        return self.p90_ms - self.p10_ms
+
+
+def measure_latency(
+    model: ov.Model,
+    inputs: Sequence[Mapping[str, np.ndarray]],
+    label: str,
+    precision: str = "f32",
+    num_threads: int | None = None,
+    warmup: int = 3,
+    repeats: int = 30,
+    device: str = "CPU",
+) -> Latency:
+    """Time synchronous inferences of ``model`` cycling over ``inputs``.
+
+    Args:
+        precision: ``INFERENCE_PRECISION_HINT`` (``"f32"``, ``"bf16"``...) or ``"default"`` for the plugin's choice.
+        num_threads: CPU threads (None: the plugin's default, all cores).
+        warmup: untimed runs first; repeats: timed runs.
+
+    Raises:
+        ConfigError: no inputs or non-positive repeats.
+    """
+    if not inputs:
+        raise ConfigError("measure_latency needs at least one input")
+    if repeats < 1 or warmup < 0:
+        raise ConfigError(f"repeats must be >= 1 and warmup >= 0, got {repeats} and {warmup}")
+    properties: dict[str, Any] = {"PERFORMANCE_HINT": "LATENCY"}
+    if precision != "default":
+        properties["INFERENCE_PRECISION_HINT"] = precision
+    if num_threads is not None:
+        properties["INFERENCE_NUM_THREADS"] = num_threads
+    compiled = get_core().compile_model(model, device, properties)
+    request = compiled.create_infer_request()
+    clean = [{k: v for k, v in item.items() if k != "nncf_reset_state"} for item in inputs]
+    for i in range(warmup):
+        request.infer(clean[i % len(clean)])
+    times = []
+    for i in range(repeats):
+        start = time.perf_counter()
+        request.infer(clean[i % len(clean)])
+        times.append((time.perf_counter() - start) * 1000.0)
+    deciles = statistics.quantiles(times, n=10) if len(times) > 1 else [times[0]] * 9
+    return Latency(label, statistics.median(times), deciles[0], deciles[-1], repeats, precision)

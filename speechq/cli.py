@@ -1,0 +1,156 @@
+"""The ``speechq`` command: parse arguments, call the library, print. No logic the library lacks."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Sequence
+
+from speechq.errors import SpeechqError
+
+__all__ = ["main"]
+
+_ALGORITHMS = {"default": "DefaultQuantization", "DefaultQuantization": "DefaultQuantization",
+               "accuracy-aware": "AccuracyAwareQuantization", "AccuracyAwareQuantization": "AccuracyAwareQuantization"}
+
+
+def _add_common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--recipe", default="deepspeech", help="model family (default: deepspeech)")
+    parser.add_argument("-d", "--data", type=Path, help="LibriSpeech split, flat audio folder, or manifest (.tsv/.jsonl); default: the shipped test set")
+    parser.add_argument("--label-dir", type=Path, help="transcripts (.txt) beside a flat audio folder")
+    parser.add_argument("--decoder", choices=("greedy", "beam"), default="greedy")
+    parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary) for --decoder beam")
+    parser.add_argument("--device", default="CPU")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="speechq", description="INT8 quantization of speech models, judged by WER")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    q = sub.add_parser("quantize", help="quantize a model and compare FP32 vs INT8 (WER, size, speed)")
+    _add_common(q)
+    q.add_argument("-c", "--config", type=Path, help="POT-style JSON config (model, engine.data_source, compression.algorithms)")
+    q.add_argument("-m", "--model", type=Path, help="model .xml/.onnx; default: the shipped model of the recipe")
+    q.add_argument("-a", "--algorithm", choices=sorted(_ALGORITHMS), default="default")
+    q.add_argument("--preset", choices=("performance", "mixed", "accuracy"))
+    q.add_argument("--subset-size", type=int, help="stat_subset_size: calibration utterances (default 300)")
+    q.add_argument("--max-drop", type=float, help="maximal_drop for accuracy-aware quantization (absolute WER)")
+    q.add_argument("-o", "--output", type=Path, default=Path("speechq-out"), help="output folder (default speechq-out)")
+    q.add_argument("--name", help="output model name (default: the input model's file name)")
+    q.add_argument("--overwrite", action="store_true", help="replace an existing output model")
+    q.add_argument("--no-progress", action="store_true")
+
+    e = sub.add_parser("eval", help="WER, CER and real-time factor of one or more models")
+    _add_common(e)
+    e.add_argument("models", nargs="*", type=Path, help="model files; default: the shipped model of the recipe")
+
+    t = sub.add_parser("transcribe", help="audio files or a data set to text")
+    _add_common(t)
+    t.add_argument("-m", "--model", type=Path)
+
+    i = sub.add_parser("info", help="inputs, outputs, state pairs and runtime precision of each layer")
+    i.add_argument("model", type=Path)
+    i.add_argument("--json", action="store_true")
+    return parser
+
+
+def _spec_paths(args: argparse.Namespace) -> tuple[object, Path, Path]:
+    from speechq.zoo import get_recipe
+
+    spec = get_recipe(args.recipe)
+    model = getattr(args, "model", None) or spec.default_model
+    data = args.data or spec.default_data
+    if model is None or data is None:
+        raise SpeechqError(f"the {spec.name} recipe ships no default model or data: give --model and --data")
+    return spec, Path(model), Path(data)
+
+
+def _quantize(args: argparse.Namespace) -> int:
+    from speechq.report import quantize_markdown, to_json
+    from speechq.workflows import quantize_and_compare, read_pot_config
+    from speechq.zoo import get_recipe
+
+    params = {k: v for k, v in (("preset", args.preset), ("stat_subset_size", args.subset_size),
+                                ("maximal_drop", args.max_drop)) if v is not None}
+    if args.config is not None:
+        job = read_pot_config(args.config)
+        spec = get_recipe(job.pop("recipe"))
+        job["params"] = {**job["params"], **params}
+    else:
+        spec, model, data = _spec_paths(args)
+        job = {"model_path": model, "data": data, "label_dir": args.label_dir, "model_name": args.name,
+               "algorithm": _ALGORITHMS[args.algorithm], "params": params, "engine_config": {"device": args.device}}
+    if "maximal_drop" in job["params"] and job["algorithm"] != "AccuracyAwareQuantization":
+        raise SpeechqError("maximal_drop (--max-drop) needs the AccuracyAwareQuantization algorithm (-a accuracy-aware)")
+    result = quantize_and_compare(
+        spec, output_dir=args.output, overwrite=args.overwrite, decoder=args.decoder, lm_path=args.lm,
+        print_progress=not args.no_progress, **job,
+    )
+    print(to_json(result) if args.json else quantize_markdown(result))
+    return 0
+
+
+def _eval(args: argparse.Namespace) -> int:
+    from speechq.model import load_model
+    from speechq.report import evaluations_markdown, to_json
+    from speechq.workflows import error_rates, evaluate_model, make_decoder, make_engine, make_loader
+
+    spec, default_model, data = _spec_paths(args)
+    models = args.models or [default_model]
+    loader = make_loader(spec, data, args.label_dir)
+    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), error_rates(),
+                         {"device": args.device})
+    results = []
+    for path in models:
+        model = load_model(path)
+        spec.check_model(model.model, str(path))
+        results.append(evaluate_model(engine, model, str(path)))
+    print(to_json(results) if args.json else evaluations_markdown(results))
+    return 0
+
+
+def _transcribe(args: argparse.Namespace) -> int:
+    from speechq.model import load_model
+    from speechq.workflows import make_decoder, make_engine, make_loader, transcribe
+
+    spec, model_path, data = _spec_paths(args)
+    model = load_model(model_path)
+    spec.check_model(model.model, str(model_path))
+    loader = make_loader(spec, data, args.label_dir)
+    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), None, {"device": args.device})
+    for utterance_id, text in transcribe(engine, model, loader):
+        print(f"{utterance_id}\t{text}")
+    return 0
+
+
+def _info(args: argparse.Namespace) -> int:
+    from speechq.info import model_info
+    from speechq.report import to_json
+
+    info = model_info(args.model)
+    print(to_json(info) if args.json else info.markdown())
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``speechq`` console command; returns the exit code."""
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    handlers = {"quantize": _quantize, "eval": _eval, "transcribe": _transcribe, "info": _info}
+    try:
+        return handlers[args.command](args)
+    except SpeechqError as error:
+        print(f"speechq {args.command}: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"speechq {args.command}: interrupted; no partial model was written", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,39 @@
+"""Speech data: reading audio, finding utterances in LibriSpeech layouts and manifests, DataLoaders.
+
+A leaf of the package: it imports numpy, soundfile, soxr, speechq.api/errors/constants and speechq.features only.
+"""
+
+from speechq.data.audio import AUDIO_EXTENSIONS, SILENCE_PEAK, AudioInfo, audio_info, read_audio
+from speechq.data.cache import DEFAULT_CACHE_BYTES, FeatureCache
+from speechq.data.corpus import (
+    MANIFEST_SUFFIXES,
+    Problem,
+    Utterance,
+    find_audio_utterances,
+    find_utterances,
+    read_manifest,
+    write_manifest,
+)
+from speechq.data.loaders import AudioFolderDataLoader, LibriSpeechDataLoader
+from speechq.data.prepare import PreparedCorpus, prepare_librispeech
+
+__all__ = [
+    "AUDIO_EXTENSIONS",
+    "AudioFolderDataLoader",
+    "AudioInfo",
+    "DEFAULT_CACHE_BYTES",
+    "FeatureCache",
+    "LibriSpeechDataLoader",
+    "MANIFEST_SUFFIXES",
+    "PreparedCorpus",
+    "Problem",
+    "SILENCE_PEAK",
+    "Utterance",
+    "audio_info",
+    "find_audio_utterances",
+    "find_utterances",
+    "prepare_librispeech",
+    "read_audio",
+    "read_manifest",
+    "write_manifest",
+]

@@ -1,0 +1,261 @@
+"""CTC decoders as engine post-processing hooks: ``decoder(outputs, metadata) -> one text per batch item``.
+
+An engine calls ``postprocess(outputs, metadata)`` with the model outputs of one batch (``{name: array}``) and the
+batch's metadata (one dict per sample). A decoder picks the logits output, puts it batch-major according to its
+``layout``, trims each item to its ``"valid_length"`` (output frames, when the metadata gives one) and decodes.
+
+Layouts: ``"BTV"`` (batch, time, vocabulary; Wav2Vec2's ``[1, T, V]``), ``"TBV"`` (time-major; DeepSpeech's
+``[T, 1, 29]``), ``"TV"`` (one utterance without a batch axis).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Mapping, Protocol, Sequence, Union, runtime_checkable
+
+import numpy as np
+from numpy.typing import NDArray
+
+from speechq.decoding.beam import DEFAULT_BEAM_WIDTH, BeamSearch, BeamSearchParams, beam_decode_many, build_beam_decoder
+from speechq.decoding.greedy import greedy_decode_batch
+from speechq.decoding.vocabulary import Vocabulary
+from speechq.errors import ConfigError, DataError, ModelError
+
+__all__ = [
+    "CTCDecoder",
+    "GreedyCTCDecoder",
+    "BeamSearchCTCDecoder",
+    "LAYOUTS",
+    "VALID_LENGTH_KEY",
+    "Outputs",
+    "Metadata",
+    "select_logits",
+    "to_batch_major",
+    "valid_lengths_from_metadata",
+]
+
+LAYOUTS = ("BTV", "TBV", "TV")
+"""Axis orders a decoder accepts for its logits output."""
+
+VALID_LENGTH_KEY = "valid_length"
+"""Metadata key: the number of valid output frames of a sample (frames past it are padding)."""
+
+Outputs = Union[Mapping[str, NDArray[Any]], Sequence[NDArray[Any]], NDArray[Any]]
+"""One batch of model outputs: by name (what engines pass), in output order, or the logits array alone."""
+
+Metadata = Union[Sequence[Mapping[str, Any]], Mapping[str, Any], None]
+"""One dict per sample (what engines pass), one dict for the batch, or nothing."""
+
+
+@runtime_checkable
+class CTCDecoder(Protocol):
+    """Anything that turns one batch of CTC model outputs into one text per batch item."""
+
+    def __call__(self, outputs: Outputs, metadata: Metadata = None) -> list[str]: ...
+
+
+# -------------------------------------------------------------------- pure helpers
+def select_logits(
+    outputs: Outputs, logits_output: str | int | None, vocab_size: int, rank: int
+) -> tuple[str, NDArray[Any]]:
+    """The logits output of a batch: ``(name, array)``.
+
+    Args:
+        outputs: ``{name: array}``, a list of arrays in output order, or one array.
+        logits_output: the output's name (dict) or position (list); ``None``: the first output whose rank is
+            ``rank`` and whose last axis has ``vocab_size`` entries.
+        vocab_size: the vocabulary's size. rank: the rank the layout expects.
+
+    Raises:
+        ModelError: the named output does not exist, or (``None``) no output looks like logits.
+        ConfigError: a name for a list of outputs, or a position out of range.
+    """
+    named = _named(outputs)
+    if logits_output is None:
+        for name, array in named.items():
+            if array.ndim == rank and array.shape[-1] == vocab_size:
+                return name, array
+        shapes = {name: array.shape for name, array in named.items()}
+        raise ModelError(
+            f"no model output looks like CTC logits of rank {rank} over {vocab_size} symbols; outputs: {shapes}. "
+            "Check the vocabulary and layout, or name the output with logits_output"
+        )
+    if isinstance(logits_output, str):
+        if not isinstance(outputs, Mapping):
+            raise ConfigError(f"logits_output {logits_output!r} is a name, but the outputs arrived as a list")
+        if logits_output not in named:
+            raise ModelError(f"logits_output {logits_output!r} is not a model output; outputs are {list(named)}")
+        return logits_output, named[logits_output]
+    keys = list(named)
+    if not -len(keys) <= logits_output < len(keys):
+        raise ConfigError(f"logits_output {logits_output} is out of range for {len(keys)} outputs")
+    return keys[logits_output], named[keys[logits_output]]
+
+
+def to_batch_major(logits: NDArray[Any], layout: str, where: str) -> NDArray[Any]:
+    """``[B, T, V]`` view of ``logits`` given in ``layout`` (``"BTV"``, ``"TBV"`` or ``"TV"``).
+
+    Raises:
+        DataError: the rank does not match the layout.
+    """
+    rank = len(layout)
+    if logits.ndim != rank:
+        raise DataError(f"{where}: layout {layout!r} needs a {rank}-D output, got shape {logits.shape}")
+    if layout == "TBV":
+        return logits.transpose(1, 0, 2)
+    if layout == "TV":
+        return logits[np.newaxis]
+    return logits
+
+
+def valid_lengths_from_metadata(metadata: Metadata, batch: int) -> list[int | None]:
+    """Each sample's ``valid_length`` (output frames) from the batch metadata, ``None`` where not given.
+
+    A single dict describes a batch of one; for a larger batch its ``valid_length`` is one value for all items
+    or a sequence of ``batch`` values.
+
+    Raises:
+        DataError: a list of the wrong length, an entry that is not a dict, or a length sequence of the wrong size.
+    """
+    if metadata is None:
+        return [None] * batch
+    if isinstance(metadata, Mapping):
+        length = metadata.get(VALID_LENGTH_KEY)
+        if batch == 1 or length is None or np.ndim(length) == 0:
+            return [length] * batch
+        values: list[Any] = list(np.asarray(length).reshape(-1))
+        if len(values) != batch:
+            raise DataError(f"metadata {VALID_LENGTH_KEY!r} has {len(values)} values for a batch of {batch}")
+        return values
+    entries = list(metadata)
+    if len(entries) != batch:
+        raise DataError(f"metadata has {len(entries)} entries for a batch of {batch} (one dict per sample)")
+    lengths: list[int | None] = []
+    for index, entry in enumerate(entries):
+        if entry is not None and not isinstance(entry, Mapping):
+            raise DataError(f"metadata entry {index} must be a dict, got {type(entry).__name__}")
+        lengths.append(None if entry is None else entry.get(VALID_LENGTH_KEY))
+    return lengths
+
+
+def _named(outputs: Outputs) -> dict[str, NDArray[Any]]:
+    if isinstance(outputs, Mapping):
+        return {str(name): np.asarray(array) for name, array in outputs.items()}
+    if isinstance(outputs, np.ndarray):
+        return {"output_0": outputs}
+    if isinstance(outputs, (str, bytes)) or not isinstance(outputs, Sequence):
+        raise DataError(f"model outputs must be a dict, a list of arrays or an array, got {type(outputs).__name__}")
+    return {f"output_{i}": np.asarray(array) for i, array in enumerate(outputs)}
+
+
+# -------------------------------------------------------------------- decoders
+class _LogitsDecoder:
+    """Holds the vocabulary, layout and output choice; turns a batch into ``([B, T, V], lengths)``."""
+
+    def __init__(self, vocab: Vocabulary, layout: str, logits_output: str | int | None) -> None:
+        if not isinstance(vocab, Vocabulary):
+            raise ConfigError(f"vocab must be a speechq Vocabulary, got {type(vocab).__name__}")
+        if layout not in LAYOUTS:
+            raise ConfigError(f"layout must be one of {LAYOUTS}, got {layout!r}")
+        if logits_output is not None and (isinstance(logits_output, bool) or not isinstance(logits_output, (str, int))):
+            raise ConfigError(f"logits_output must be an output name, an output index or None, got {logits_output!r}")
+        self.vocab = vocab
+        self.layout = layout
+        self.logits_output = logits_output
+
+    def batch_logits(self, outputs: Outputs, metadata: Metadata) -> tuple[NDArray[Any], list[int | None]]:
+        """``([B, T, V] logits, B valid lengths)`` of one batch.
+
+        Raises:
+            ModelError: no logits output, or its size differs from the vocabulary. DataError: bad rank/metadata.
+        """
+        name, array = select_logits(outputs, self.logits_output, self.vocab.size, len(self.layout))
+        self.vocab.check_output_size(array.shape[-1] if array.ndim else 0, f"model output {name!r}")
+        logits = to_batch_major(array, self.layout, f"model output {name!r}")
+        return logits, valid_lengths_from_metadata(metadata, logits.shape[0])
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.vocab.size} symbols, layout={self.layout!r})"
+
+
+class GreedyCTCDecoder(_LogitsDecoder):
+    """Greedy CTC decoding of a batch (see :func:`~speechq.decoding.greedy.greedy_decode_batch`).
+
+    Args:
+        vocab: the model's vocabulary.
+        layout: ``"BTV"``, ``"TBV"`` or ``"TV"`` (see the module docstring).
+        logits_output: the logits output's name or index; ``None``: the first output that fits the vocabulary.
+
+    Raises:
+        ConfigError: unknown layout or bad arguments.
+    """
+
+    def __init__(self, vocab: Vocabulary, layout: str = "BTV", logits_output: str | int | None = None) -> None:
+        super().__init__(vocab, layout, logits_output)
+
+    def __call__(self, outputs: Outputs, metadata: Metadata = None) -> list[str]:
+        logits, lengths = self.batch_logits(outputs, metadata)
+        return greedy_decode_batch(logits, self.vocab, lengths)
+
+
+class BeamSearchCTCDecoder(_LogitsDecoder):
+    """Beam search (pyctcdecode), optionally with a KenLM language model, over each item of a batch.
+
+    Args:
+        vocab: the model's vocabulary.
+        layout: ``"BTV"``, ``"TBV"`` or ``"TV"``.
+        logits_output: the logits output's name or index; ``None``: the first output that fits the vocabulary.
+        kenlm_model_path: ARPA or KenLM binary file, or ``None`` for no language model.
+        alpha, beta: LM weight and word insertion bonus. beam_width: beams kept per frame.
+        hotwords, hotword_weight: words to favour and their bonus.
+        num_workers: processes decoding a batch's items in parallel (1: in this process).
+
+    For every pyctcdecode setting (pruning thresholds, unknown-word offset, unigrams of a binary LM), build a
+    :class:`~speechq.decoding.beam.BeamSearch` with :func:`~speechq.decoding.beam.build_beam_decoder` and use
+    :meth:`from_search`.
+
+    Raises:
+        ConfigError: bad settings. ModelError: the language model is missing or unreadable.
+    """
+
+    def __init__(
+        self,
+        vocab: Vocabulary,
+        layout: str = "BTV",
+        logits_output: str | int | None = None,
+        *,
+        kenlm_model_path: str | Path | None = None,
+        alpha: float = BeamSearchParams.alpha,
+        beta: float = BeamSearchParams.beta,
+        beam_width: int = DEFAULT_BEAM_WIDTH,
+        hotwords: Sequence[str] = (),
+        hotword_weight: float = BeamSearchParams.hotword_weight,
+        num_workers: int = 1,
+    ) -> None:
+        super().__init__(vocab, layout, logits_output)
+        params = BeamSearchParams(
+            beam_width=beam_width, alpha=alpha, beta=beta, hotwords=tuple(hotwords), hotword_weight=hotword_weight
+        )
+        self.search = build_beam_decoder(vocab, kenlm_model_path, params)
+        self.num_workers = _checked_workers(num_workers)
+
+    @classmethod
+    def from_search(
+        cls, search: BeamSearch, layout: str = "BTV", logits_output: str | int | None = None, num_workers: int = 1
+    ) -> BeamSearchCTCDecoder:
+        """A decoder around an already built :class:`~speechq.decoding.beam.BeamSearch`."""
+        decoder = cls.__new__(cls)
+        _LogitsDecoder.__init__(decoder, search.vocab, layout, logits_output)
+        decoder.search = search
+        decoder.num_workers = _checked_workers(num_workers)
+        return decoder
+
+    def __call__(self, outputs: Outputs, metadata: Metadata = None) -> list[str]:
+        logits, lengths = self.batch_logits(outputs, metadata)
+        return beam_decode_many(self.search, list(logits), lengths, self.num_workers)
+
+
+def _checked_workers(num_workers: object) -> int:
+    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
+        raise ConfigError(f"num_workers must be a positive integer, got {num_workers!r}")
+    return num_workers

@@ -1,0 +1,82 @@
+"""Turning a batch of data set items into the model's named inputs."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import openvino as ov
+
+from speechq.errors import DataError
+
+__all__ = ["fill_inputs", "input_names"]
+
+
+def input_names(model: ov.Model | ov.CompiledModel) -> list[str]:
+    """The first tensor name of each model input, in input order."""
+    return [port.get_any_name() for port in model.inputs]
+
+
+def _as_named(data: Any, names: Sequence[str], index: int) -> Mapping[str, Any]:
+    if isinstance(data, Mapping):
+        unknown = sorted(set(data) - set(names))
+        if unknown:
+            raise DataError(f"item {index}: inputs {unknown} are not model inputs; the model has {list(names)}")
+        return data
+    if len(names) != 1:
+        raise DataError(
+            f"item {index}: data is one array but the model has {len(names)} inputs {list(names)}; "
+            "return a dict input name -> array"
+        )
+    return {names[0]: data}
+
+
+def _batch_one_input(name: str, port: Any, arrays: Sequence[np.ndarray], indices: Sequence[int]) -> np.ndarray:
+    rank = port.get_partial_shape().rank
+    ranks = {a.ndim for a in arrays}
+    if len(ranks) != 1:
+        raise DataError(f"input {name!r}: items {list(indices)} have arrays of different ranks {sorted(ranks)}")
+    item_rank = ranks.pop()
+    if rank.is_static and item_rank == rank.get_length() - 1:
+        arrays = [a[np.newaxis] for a in arrays]
+    elif rank.is_static and item_rank != rank.get_length():
+        raise DataError(
+            f"input {name!r} expects rank {rank.get_length()} (shape {port.get_partial_shape()}), "
+            f"item {indices[0]} has shape {arrays[0].shape}"
+        )
+    if len(arrays) == 1:
+        batched = arrays[0]
+    else:
+        shapes = {a.shape[1:] for a in arrays}
+        if len(shapes) != 1:
+            raise DataError(
+                f"input {name!r}: items {list(indices)} have different shapes {sorted(shapes)} and cannot be "
+                "batched; use a batch size of 1"
+            )
+        batched = np.concatenate(arrays, axis=0)
+    if not port.get_partial_shape().compatible(ov.PartialShape(list(batched.shape))):
+        raise DataError(
+            f"input {name!r} expects shape {port.get_partial_shape()}, items {list(indices)[:5]} give {list(batched.shape)}"
+        )
+    return batched
+
+
+def fill_inputs(model: ov.Model | ov.CompiledModel, data_batch: Sequence[Any], indices: Sequence[int]) -> dict[str, Any]:
+    """Name and batch the inputs of ``data_batch`` (one entry per item) for ``model``.
+
+    Items are an array (single-input models) or a dict input name -> array. Each array either already has the
+    model input's rank (items are concatenated along axis 0) or one less (a batch axis is added).
+
+    Raises:
+        DataError: names do not match the model's inputs, an input is missing, or shapes cannot be batched.
+    """
+    names = input_names(model)
+    named = [_as_named(data, names, index) for data, index in zip(data_batch, indices)]
+    result = {}
+    for name, port in zip(names, model.inputs):
+        missing = [index for item, index in zip(named, indices) if name not in item]
+        if missing:
+            raise DataError(f"items {missing[:5]} give no value for model input {name!r}; the model has {names}")
+        arrays = [np.asarray(item[name]) for item in named]
+        result[name] = _batch_one_input(name, port, arrays, indices)
+    return result

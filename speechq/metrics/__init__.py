@@ -1,0 +1,50 @@
+"""Error-rate metrics: WER, CER and token error rate (corpus-level, through jiwer), with text normalisation.
+
+Pure leaves: they import speechq.api and speechq.decoding (to decode raw outputs), never engines or OpenVINO.
+"""
+
+from speechq.metrics.error_rate import (
+    UNITS,
+    ErrorRates,
+    char_error_rate,
+    error_rates,
+    token_error_rate,
+    word_error_rate,
+)
+from speechq.metrics.metric import CharErrorRate, ErrorRateMetric, TokenErrorRate, WordErrorRate, reference_texts
+from speechq.metrics.normalize import (
+    ENGLISH,
+    WHITESPACE,
+    CollapseWhitespace,
+    Compose,
+    NormalizeApostrophes,
+    RemovePunctuation,
+    Strip,
+    TextTransform,
+    ToLowerCase,
+    apply_transform,
+)
+
+__all__ = [
+    "ENGLISH",
+    "UNITS",
+    "WHITESPACE",
+    "CharErrorRate",
+    "CollapseWhitespace",
+    "Compose",
+    "ErrorRateMetric",
+    "ErrorRates",
+    "NormalizeApostrophes",
+    "RemovePunctuation",
+    "Strip",
+    "TextTransform",
+    "ToLowerCase",
+    "TokenErrorRate",
+    "WordErrorRate",
+    "apply_transform",
+    "char_error_rate",
+    "error_rates",
+    "reference_texts",
+    "token_error_rate",
+    "word_error_rate",
+]

@@ -1,0 +1,74 @@
+"""Turning workflow results into text: a console/Markdown table and a JSON document."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from typing import Any
+
+from speechq.workflows import Evaluation, QuantizeResult, summarise_latency
+
+__all__ = ["evaluations_markdown", "quantize_markdown", "to_json"]
+
+
+def _percent(value: float | None) -> str:
+    return "n/a" if value is None or not math.isfinite(value) else f"{100 * value:.2f}%"
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.2f} MB"
+
+
+def evaluations_markdown(evaluations: list[Evaluation]) -> str:
+    """A table of WER, CER and real-time factor, one row per model."""
+    rows = ["| model | WER | CER | utterances | audio (s) | real-time factor |", "|---|---|---|---|---|---|"]
+    for e in evaluations:
+        rows.append(
+            f"| {e.label} | {_percent(e.metrics.get('wer'))} | {_percent(e.metrics.get('cer'))} | {e.utterances} "
+            f"| {e.audio_seconds:.1f} | {e.real_time_factor:.4f} |"
+        )
+    return "\n".join(rows)
+
+
+def quantize_markdown(result: QuantizeResult) -> str:
+    """FP32 vs INT8: error rates, weight size, latency (median and p10-p90 spread) and speed-ups."""
+    lines = [f"## {result.recipe}: {result.algorithm}", ""]
+    lines.append(evaluations_markdown([result.fp32, result.int8]))
+    wer_delta = result.int8.metrics.get("wer", math.nan) - result.fp32.metrics.get("wer", math.nan)
+    lines += ["", f"WER change INT8 - FP32: {100 * wer_delta:+.2f} percentage points", ""]
+    lines += [
+        "| weights | size |", "|---|---|",
+        f"| FP32 | {_megabytes(result.fp32_weight_bytes)} |",
+        f"| INT8 | {_megabytes(result.int8_weight_bytes)} ({result.fp32_weight_bytes / max(1, result.int8_weight_bytes):.1f}x smaller) |",
+        "",
+        f"| latency per {result.latency_unit} | median (ms) | p10-p90 (ms) | runs |", "|---|---|---|---|",
+    ]
+    for lat in result.latencies:
+        lines.append(f"| {lat.label} | {lat.median_ms:.3f} | {lat.p10_ms:.3f}-{lat.p90_ms:.3f} | {lat.runs} |")
+    lines.append("")
+    lines += [f"- {name}: {ratio:.2f}x" for name, ratio in summarise_latency(result.latencies).items()]
+    if result.accuracy_aware is not None:
+        aaq = result.accuracy_aware
+        status = "reached" if aaq.reached else "NOT reached"
+        lines += ["", f"maximal_drop {aaq.maximal_drop} ({aaq.drop_type}) {status}: drop {aaq.drop:.5f}; "
+                  f"layers kept in FP32: {', '.join(aaq.reverted_layers) or 'none'}"]
+    lines += ["", "saved: " + ", ".join(s["model"] for s in result.saved)]
+    return "\n".join(lines)
+
+
+def _plain(value: Any) -> Any:
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+def to_json(value: Any) -> str:
+    """A result dataclass (or list of them) as indented JSON."""
+    return json.dumps(_plain(value), indent=2, sort_keys=True)

@@ -1,0 +1,304 @@
+"""What the CLI and recipes do, as library functions: evaluate, quantize and compare, benchmark, transcribe.
+
+Each composes the library's pieces (recipe spec -> loader, engine, decoder, metric; pipeline; latency) and returns
+frozen results; printing and report files are the caller's business (``speechq.report``).
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from speechq.algorithms import AccuracyAwareResult
+from speechq.api.data_loader import DataLoader
+from speechq.api.metric import Metric, MetricGroup
+from speechq.api.sampler import IndexSampler
+from speechq.benchmark import Latency, measure_latency
+from speechq.constants import SAMPLE_RATE_HZ
+from speechq.engines import IEEngine, StreamingEngine, WindowedEngine
+from speechq.errors import ConfigError
+from speechq.model import CompressedModel, check_output, compress_model_weights, load_model, save_model
+from speechq.pipeline import create_pipeline
+from speechq.zoo.specs import RecipeSpec
+
+__all__ = [
+    "Evaluation",
+    "QuantizeResult",
+    "evaluate_model",
+    "make_decoder",
+    "make_engine",
+    "make_loader",
+    "quantize_and_compare",
+]
+
+logger = logging.getLogger(__name__)
+
+ALGORITHM_NAMES = ("DefaultQuantization", "AccuracyAwareQuantization")
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """One model's figures on one data set.
+
+    Attributes:
+        label: e.g. ``"FP32"``; metrics: ``{"wer": ..., "cer": ...}`` corpus-level; utterances: items scored;
+        audio_seconds: their total duration; wall_seconds: evaluation time (decoding included).
+    """
+
+    label: str
+    metrics: Mapping[str, float]
+    utterances: int
+    audio_seconds: float
+    wall_seconds: float
+
+    @property
+    def real_time_factor(self) -> float:
+        """Processing seconds per second of audio (lower is faster)."""
+        return self.wall_seconds / self.audio_seconds if self.audio_seconds else float("nan")
+
+
+@dataclass(frozen=True)
+class QuantizeResult:
+    """FP32 against INT8 for one quantization run."""
+
+    recipe: str
+    algorithm: str
+    params: Mapping[str, Any]
+    fp32: Evaluation
+    int8: Evaluation
+    fp32_weight_bytes: int
+    int8_weight_bytes: int
+    latencies: tuple[Latency, ...]
+    latency_unit: str
+    saved: tuple[Mapping[str, str], ...]
+    accuracy_aware: AccuracyAwareResult | None = None
+    fp32_layers_kept: tuple[str, ...] = field(default_factory=tuple)
+
+
+def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None = None) -> DataLoader:
+    """The recipe's labelled speech loader over ``data`` (LibriSpeech layout, flat folder + ``label_dir``, or manifest)."""
+    from speechq.data import LibriSpeechDataLoader
+
+    return LibriSpeechDataLoader(Path(data), features=spec.features(), label_dir=None if label_dir is None else Path(label_dir))
+
+
+def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "greedy", lm_path: str | Path | None = None,
+                 beam_width: int = 64) -> Any:
+    """A CTC decoder usable as the engine's ``postprocess``: ``greedy`` or ``beam`` (optionally with a KenLM model)."""
+    from speechq.decoding import BeamSearchCTCDecoder, GreedyCTCDecoder
+
+    if decoder == "greedy":
+        if lm_path is not None:
+            raise ConfigError("--lm needs the beam decoder (--decoder beam)")
+        return GreedyCTCDecoder(vocabulary, layout=spec.logits_layout)
+    if decoder == "beam":
+        return BeamSearchCTCDecoder(vocabulary, layout=spec.logits_layout, kenlm_model_path=lm_path, beam_width=beam_width)
+    raise ConfigError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")
+
+
+def error_rates() -> Metric:
+    """Corpus-level WER and CER."""
+    from speechq.metrics import CharErrorRate, WordErrorRate
+
+    return MetricGroup(WordErrorRate(), CharErrorRate())
+
+
+def make_engine(spec: RecipeSpec, loader: DataLoader | None, decoder: Any, metric: Metric | None = None,
+                engine_config: Mapping[str, Any] | None = None) -> IEEngine:
+    """The engine a recipe runs its models with (streaming, windowed or plain), decoding with ``decoder``."""
+    config = dict(engine_config or {})
+    kinds = {"streaming": StreamingEngine, "windowed": WindowedEngine, "plain": IEEngine}
+    return kinds[spec.engine](config, loader, metric, postprocess=decoder)
+
+
+def _audio_seconds(loader: DataLoader) -> float:
+    samples = 0
+    for index in range(len(loader)):
+        item = loader[index]
+        metadata = item[2] if len(item) == 3 else {}
+        samples += int(metadata.get("num_samples", 0))
+    return samples / SAMPLE_RATE_HZ
+
+
+def evaluate_model(engine: IEEngine, model: CompressedModel, label: str, print_progress: bool = False) -> Evaluation:
+    """The engine's metrics for ``model`` over its whole data set, with wall time."""
+    if engine.data_loader is None:
+        raise ConfigError("evaluate_model needs an engine with a data loader")
+    engine.set_model(model)
+    start = time.perf_counter()
+    metrics, _ = engine.predict(print_progress=print_progress)
+    wall = time.perf_counter() - start
+    return Evaluation(label, dict(metrics or {}), len(engine.data_loader), _audio_seconds(engine.data_loader), wall)
+
+
+def weight_bytes(model: CompressedModel) -> int:
+    """Bytes of the model's .bin file(s) as ``save_model`` writes them."""
+    with tempfile.TemporaryDirectory(prefix="speechq-size-") as scratch:
+        written = save_model(model, scratch, model_name="size_probe")
+        return sum(Path(w["weights"]).stat().st_size for w in written)
+
+
+def _latencies(engine: IEEngine, fp32: CompressedModel, int8: CompressedModel, repeats: int) -> tuple[Latency, ...]:
+    engine.set_model(fp32)
+    inputs = engine.collect_model_inputs(IndexSampler(engine.data_loader, [0]))  # type: ignore[arg-type]
+    return (
+        measure_latency(fp32.model, inputs, "FP32 (f32)", precision="f32", repeats=repeats),
+        measure_latency(fp32.model, inputs, "FP32 (OpenVINO default precision)", precision="default", repeats=repeats),
+        measure_latency(int8.model, inputs, "INT8", precision="f32", repeats=repeats),
+    )
+
+
+def quantize_and_compare(
+    spec: RecipeSpec,
+    model_path: str | Path,
+    data: str | Path,
+    output_dir: str | Path,
+    *,
+    algorithm: str = "DefaultQuantization",
+    params: Mapping[str, Any] | None = None,
+    label_dir: str | Path | None = None,
+    model_name: str | None = None,
+    overwrite: bool = False,
+    decoder: str = "greedy",
+    lm_path: str | Path | None = None,
+    engine_config: Mapping[str, Any] | None = None,
+    latency_repeats: int = 30,
+    print_progress: bool = False,
+) -> QuantizeResult:
+    """Quantize a model of ``spec``'s family on ``data``, evaluate FP32 and INT8, time both, save INT8 (int8 weights).
+
+    Everything is validated (model inputs, data, algorithm parameters, output location) before the first
+    inference.
+    """
+    if algorithm not in ALGORITHM_NAMES:
+        raise ConfigError(f"unknown algorithm {algorithm!r}; valid algorithms are {list(ALGORITHM_NAMES)}")
+    model = load_model(model_path)
+    spec.check_model(model.model, str(model_path))
+    name = model_name or Path(model_path).stem
+    check_output(Path(output_dir), [name], overwrite)
+    loader = make_loader(spec, data, label_dir)
+    vocabulary = spec.vocabulary(None)
+    engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(), engine_config)
+    merged = {**spec.quantization_defaults, **dict(params or {})}
+    pipeline = create_pipeline([{"name": algorithm, "params": merged}], engine)
+    for step in pipeline.algorithms:
+        step.print_progress = print_progress
+    fp32 = evaluate_model(engine, model, "FP32", print_progress)
+    int8_model = pipeline.run(model)
+    compress_model_weights(int8_model)
+    int8 = evaluate_model(engine, int8_model, "INT8", print_progress)
+    saved = save_model(int8_model, output_dir, model_name=name, overwrite=overwrite)
+    fp32_bytes = weight_bytes(model)
+    int8_bytes = sum(Path(w["weights"]).stat().st_size for w in saved)
+    latencies = _latencies(engine, model, int8_model, latency_repeats)
+    aaq = getattr(pipeline.algorithms[0], "result", None)
+    return QuantizeResult(
+        recipe=spec.name, algorithm=algorithm, params=merged, fp32=fp32, int8=int8, fp32_weight_bytes=fp32_bytes,
+        int8_weight_bytes=int8_bytes, latencies=latencies,
+        latency_unit="chunk" if spec.engine == "streaming" else "utterance", saved=tuple(saved), accuracy_aware=aaq,
+    )
+
+
+class TranscriptCollector(Metric):
+    """Keeps the decoded text of every sample (a "metric" so that any engine can gather transcripts)."""
+
+    def reset(self) -> None:
+        self.texts: list[tuple[str, str]] = []
+        self._last: list[float] = []
+
+    @property
+    def value(self) -> dict[str, list[float]]:
+        return {"utterances": self._last}
+
+    @property
+    def avg_value(self) -> dict[str, float]:
+        return {"utterances": float(len(self.texts))}
+
+    def update(self, output: Any, target: Any) -> None:
+        for text, annotation in zip(output, target):
+            self.texts.append((getattr(annotation, "utterance_id", str(annotation)), str(text)))
+        self._last = [1.0] * len(target)
+
+    def get_attributes(self) -> dict[str, dict[str, str]]:
+        return {"utterances": {"direction": "higher-better", "type": "count"}}
+
+
+POT_CONFIG_KEYS = {"model", "engine", "compression"}
+
+
+def read_pot_config(path: str | Path) -> dict[str, Any]:
+    """Parse POT's JSON config (``pot -c config.json``) into ``quantize_and_compare`` keyword arguments.
+
+    ``{"model": {"model_name", "model", "weights"}, "engine": {"type": "simplified", "data_source", "device",
+    "recipe", "label_dir"}, "compression": {"target_device", "algorithms": [{"name", "params"}]}}``; ``recipe``
+    (default ``deepspeech``) and ``label_dir`` are speechq's additions.
+
+    Raises:
+        ConfigError: unreadable JSON, unknown keys, several algorithms, or missing model / data paths.
+    """
+    import json
+
+    from speechq.engines._options import check_keys
+
+    config_path = Path(path)
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ConfigError(f"{config_path}: cannot read the config ({error})") from error
+    if not isinstance(config, dict):
+        raise ConfigError(f"{config_path}: the config must be a JSON object")
+    check_keys(str(config_path), config, POT_CONFIG_KEYS)
+    model = config.get("model", {})
+    engine = dict(config.get("engine", {}))
+    compression = dict(config.get("compression", {}))
+    check_keys(f"{config_path}: model", model, {"model_name", "model", "weights"})
+    check_keys(f"{config_path}: engine", engine, {"type", "data_source", "device", "recipe", "label_dir"})
+    check_keys(f"{config_path}: compression", compression, {"target_device", "algorithms"})
+    if engine.get("type", "simplified") != "simplified":
+        raise ConfigError(f"{config_path}: engine type {engine['type']!r} is not supported; use 'simplified'")
+    algorithms = compression.get("algorithms", [])
+    if len(algorithms) != 1 or not isinstance(algorithms[0], dict):
+        raise ConfigError(f"{config_path}: compression.algorithms must hold exactly one algorithm, got {len(algorithms)}")
+    params = dict(algorithms[0].get("params", {}))
+    if "target_device" in compression:
+        params.setdefault("target_device", compression["target_device"])
+    for key, where in (("model", model), ("data_source", engine)):
+        if not where.get(key):
+            raise ConfigError(f"{config_path}: '{key}' is missing")
+    base = config_path.parent
+    return {
+        "recipe": engine.get("recipe", "deepspeech"),
+        "model_path": base / model["model"],
+        "data": base / engine["data_source"],
+        "label_dir": None if engine.get("label_dir") is None else base / engine["label_dir"],
+        "model_name": model.get("model_name"),
+        "algorithm": algorithms[0].get("name"),
+        "params": params,
+        "engine_config": {"device": engine.get("device", "CPU")},
+    }
+
+
+def transcribe(engine: IEEngine, model: CompressedModel, loader: DataLoader, print_progress: bool = False) -> list[tuple[str, str]]:
+    """``(utterance id, text)`` for every item of ``loader``, in order (the engine must decode to text)."""
+    collector = TranscriptCollector()
+    engine.set_data_loader(loader)
+    engine.set_metric(collector)
+    engine.set_model(model)
+    engine.predict(print_progress=print_progress)
+    return collector.texts
+
+
+def summarise_latency(latencies: Sequence[Latency]) -> dict[str, float]:
+    """Speed-ups of the last entry (INT8) over each other entry, from medians in the same run."""
+    int8 = latencies[-1]
+    return {f"INT8 vs {lat.label}": lat.median_ms / int8.median_ms for lat in latencies[:-1]}
+
+
+def percent(value: float) -> str:
+    return f"{100 * value:.2f}%" if np.isfinite(value) else "n/a"

@@ -1,0 +1,92 @@
+"""Per-model recipes as data: features, vocabulary, engine kind, shipped defaults. Recipes, CLI and tests share them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+import openvino as ov
+
+from speechq.errors import ConfigError, ModelError
+
+__all__ = ["RecipeSpec", "RECIPES", "ZOO_DIR", "get_recipe"]
+
+ZOO_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class RecipeSpec:
+    """How speechq runs one family of models.
+
+    Attributes:
+        name: recipe name (``deepspeech``, ...).
+        engine: ``"streaming"`` (recurrent, chunk by chunk with carried state), ``"windowed"`` (whole utterance,
+            long audio in windows) or ``"plain"`` (one inference per utterance).
+        features: makes the feature transform: audio [N] float32 16 kHz -> model input array.
+        vocabulary: makes the vocabulary, from an optional file.
+        logits_layout: axes of the logits output, ``"TBV"`` (time, batch, vocabulary) or ``"BTV"``.
+        required_inputs: input names a model of this family must have.
+        default_model / default_data: what ships with speechq (None where nothing ships).
+        quantization_defaults: DefaultQuantization params this family needs (user params override them).
+        seconds_per_step: audio seconds per feature time step (for real-time factors of a chunk).
+    """
+
+    name: str
+    engine: str
+    features: Callable[[], Callable[..., Any]]
+    vocabulary: Callable[[Path | None], Any]
+    logits_layout: str
+    required_inputs: tuple[str, ...]
+    default_model: Path | None = None
+    default_data: Path | None = None
+    quantization_defaults: Mapping[str, Any] = field(default_factory=dict)
+    seconds_per_step: float | None = None
+
+    def check_model(self, model: ov.Model, where: str) -> None:
+        """Raise ModelError when ``model`` lacks the inputs this recipe feeds."""
+        names = {p.get_any_name() for p in model.inputs}
+        missing = [n for n in self.required_inputs if n not in names]
+        if missing:
+            raise ModelError(
+                f"{where}: the {self.name} recipe needs inputs {list(self.required_inputs)}, the model has "
+                f"{sorted(names)} (missing {missing})"
+            )
+
+
+def _deepspeech_features() -> Callable[..., Any]:
+    from speechq.features import DeepSpeechFeatures
+
+    return DeepSpeechFeatures()
+
+
+def _deepspeech_vocabulary(path: Path | None) -> Any:
+    from speechq.decoding import Vocabulary
+
+    return Vocabulary.from_file(path) if path is not None else Vocabulary.deepspeech()
+
+
+RECIPES: Mapping[str, RecipeSpec] = {
+    "deepspeech": RecipeSpec(
+        name="deepspeech",
+        engine="streaming",
+        features=_deepspeech_features,
+        vocabulary=_deepspeech_vocabulary,
+        logits_layout="TBV",
+        required_inputs=("input_node", "previous_state_c", "previous_state_h"),
+        default_model=ZOO_DIR / "deepspeech_small" / "model.xml",
+        default_data=ZOO_DIR / "data" / "synthetic-test",
+        seconds_per_step=0.02,
+    ),
+}
+
+
+def get_recipe(name: str) -> RecipeSpec:
+    """The recipe called ``name``.
+
+    Raises:
+        ConfigError: unknown recipe (the known ones are listed).
+    """
+    if name not in RECIPES:
+        raise ConfigError(f"unknown recipe {name!r}; recipes are {sorted(RECIPES)}")
+    return RECIPES[name]

@@ -1,0 +1,124 @@
+import logging
+
+import numpy as np
+import pytest
+from speechq_testing import Accuracy, ArrayLoader
+
+import speechq as sq
+from speechq.algorithms.accuracy_aware import quantized_layers
+from speechq.engines import runtime_layers
+from speechq.model import get_core
+
+
+def _fake_quantize_ranges(model: sq.CompressedModel) -> dict[str, tuple[float, float]]:
+    """Input range (low, high) of every activation FakeQuantize, keyed by the layer it feeds."""
+    ranges = {}
+    for op in model.model.get_ordered_ops():
+        if op.get_type_name() != "FakeQuantize" or op.input_value(0).get_node().get_type_name() == "Constant":
+            continue
+        low = float(np.min(op.input_value(1).get_node().get_data()))
+        high = float(np.max(op.input_value(2).get_node().get_data()))
+        for target in op.output(0).get_target_inputs():
+            ranges[target.get_node().get_friendly_name()] = (low, high)
+    return ranges
+
+
+def test_int8_kernels_really_run(mlp_int8):
+    compiled = get_core().compile_model(mlp_int8.model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compute = [layer for layer in runtime_layers(compiled) if layer.is_compute]
+    assert len(compute) == 2
+    assert all(layer.is_integer for layer in compute), compute
+
+
+def test_quantized_model_keeps_accuracy_on_ordinary_inputs(mlp, mlp_int8, mlp_engine):
+    ordinary = [i for i in range(60) if i % 7]  # items without the outlier feature
+    mlp_engine.set_model(mlp_int8)
+    metrics, _ = mlp_engine.predict(sampler=sq.IndexSampler(mlp_engine.data_loader, ordinary))
+    assert metrics["accuracy"] >= 0.85
+
+
+def test_calibration_uses_stat_subset_size_items(mlp, mlp_engine, caplog):
+    algorithm = sq.DefaultQuantization({"stat_subset_size": 7}, mlp_engine)
+    assert len(algorithm.calibration_inputs(mlp)) == 7
+    algorithm = sq.DefaultQuantization({"stat_subset_size": 1000}, mlp_engine)
+    with caplog.at_level(logging.WARNING):
+        assert len(algorithm.calibration_inputs(mlp)) == 60
+    assert "stat_subset_size 1000 is larger than the data set (60 items)" in caplog.text
+
+
+def test_shuffled_subset_is_seeded(mlp, mlp_engine):
+    def first_inputs(seed):
+        inputs = sq.DefaultQuantization({"stat_subset_size": 5, "shuffle_data": True, "seed": seed}, mlp_engine).calibration_inputs(mlp)
+        return np.concatenate([i["x"] for i in inputs])
+
+    np.testing.assert_array_equal(first_inputs(1), first_inputs(1))
+    assert not np.array_equal(first_inputs(1), first_inputs(2))
+
+
+def test_ranges_come_from_the_calibration_data(mlp, mlp_engine):
+    with_outliers = sq.DefaultQuantization({"stat_subset_size": 30}, mlp_engine).run(mlp)
+    loader = mlp_engine.data_loader
+    clean = ArrayLoader(np.stack([loader[i][0] for i in range(60) if i % 7]), [0] * 51)
+    without = sq.DefaultQuantization({"stat_subset_size": 30}, sq.IEEngine({}, clean)).run(mlp)
+    # POT's symmetric default: the mean over items of each item's abs-max
+    expected = np.mean([np.abs(loader[i][0]).max() for i in range(30)])
+    assert _fake_quantize_ranges(with_outliers)["fc1"][1] == pytest.approx(expected, rel=1e-3)
+    assert _fake_quantize_ranges(without)["fc1"][1] < 10.0
+
+
+def test_presets_choose_symmetric_or_asymmetric_activations(mlp, mlp_engine):
+    performance = _fake_quantize_ranges(sq.DefaultQuantization({"stat_subset_size": 20}, mlp_engine).run(mlp))["fc2"]
+    mixed = _fake_quantize_ranges(sq.DefaultQuantization({"stat_subset_size": 20, "preset": "mixed"}, mlp_engine).run(mlp))["fc2"]
+    accuracy = _fake_quantize_ranges(sq.DefaultQuantization({"stat_subset_size": 20, "preset": "accuracy"}, mlp_engine).run(mlp))["fc2"]
+    # fc2's input is ReLU output (>= 0): symmetric unsigned starts at 0, asymmetric ranges start at the observed min
+    assert performance[0] == 0.0
+    assert mixed == accuracy
+
+
+def test_user_range_estimators_override_the_defaults(mlp, mlp_engine):
+    default = _fake_quantize_ranges(sq.DefaultQuantization({"stat_subset_size": 60}, mlp_engine).run(mlp))["fc1"]
+    max_of_max = sq.DefaultQuantization(
+        {"stat_subset_size": 60, "activations": {"range_estimator": {"max": {"type": "abs_max", "aggregator": "max"}}}},
+        mlp_engine,
+    ).run(mlp)
+    assert _fake_quantize_ranges(max_of_max)["fc1"][1] == pytest.approx(400.0, rel=1e-3)
+    assert default[1] < 100.0
+    quantile = sq.DefaultQuantization(
+        {"stat_subset_size": 60, "activations": {"range_estimator": {"preset": "quantile"}}}, mlp_engine
+    ).run(mlp)
+    assert _fake_quantize_ranges(quantile)["fc1"][1] <= default[1] * 1.001
+
+
+def test_ignored_scope_and_operations_stay_fp32(mlp, mlp_engine):
+    by_scope = sq.DefaultQuantization({"stat_subset_size": 10, "ignored": {"scope": ["fc1"]}}, mlp_engine).run(mlp)
+    assert [layer.name for layer in quantized_layers(by_scope.model)] == ["fc2"]
+    by_type = sq.DefaultQuantization(
+        {"stat_subset_size": 10, "ignored": {"operations": [{"type": "MatMul", "attributes": {"transpose_b": False}}]}},
+        mlp_engine,
+    ).run(mlp)
+    assert quantized_layers(by_type.model) == []
+    with pytest.raises(sq.ConfigError, match=r"ignored.scope: no node named \['fc9'\]"):
+        sq.DefaultQuantization({"ignored": {"scope": ["fc9"]}}, mlp_engine).run(mlp)
+
+
+def test_an_engine_that_cannot_report_inputs_is_refused(mlp):
+    class Bare(sq.Engine):
+        def set_model(self, model):
+            pass
+
+        def predict(self, *args, **kwargs):
+            return None, {}
+
+    with pytest.raises(sq.ConfigError, match="Bare cannot report the inputs"):
+        sq.DefaultQuantization({}, Bare({}, ArrayLoader(np.zeros((2, 64), np.float32), [0, 0]))).run(mlp)
+
+
+def test_quantization_is_silent_unless_progress_is_asked(mlp, mlp_engine, capfd):
+    sq.DefaultQuantization({"stat_subset_size": 5}, mlp_engine).run(mlp)
+    out, err = capfd.readouterr()
+    assert out == "" and "Statistics collection" not in err
+    algorithm = sq.DefaultQuantization({"stat_subset_size": 5}, mlp_engine)
+    algorithm.print_progress = True
+    algorithm.run(mlp)
+    out, err = capfd.readouterr()
+    assert out == "" and "Statistics collection" in err

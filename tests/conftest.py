@@ -1,0 +1,66 @@
+"""Shared fixtures: tiny real OpenVINO models, their data and metrics (built once per session).
+
+Builders live in ``speechq_testing`` (importable from every test folder).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from speechq_testing import LIBRISPEECH_MINI, Accuracy, ArrayLoader, build_mlp, build_tiny_deepspeech
+
+import speechq as sq
+
+
+@pytest.fixture(scope="session")
+def librispeech_mini() -> Path:
+    """The four real LibriSpeech utterances beside the repository (skips where absent)."""
+    if not LIBRISPEECH_MINI.is_dir():
+        pytest.skip(f"{LIBRISPEECH_MINI} is absent (real LibriSpeech utterances for tests)")
+    return LIBRISPEECH_MINI
+
+
+@pytest.fixture(scope="session")
+def mlp() -> sq.CompressedModel:
+    return sq.CompressedModel.from_ov(build_mlp(), "tiny_mlp")
+
+
+@pytest.fixture(scope="session")
+def mlp_data(mlp: sq.CompressedModel) -> tuple[np.ndarray, list[int]]:
+    """60 inputs where every 7th has an outlier of 400 on feature 0 (so INT8 ranges of fc1's input are coarse),
+    labelled with the FP32 model's own predictions."""
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(60, 64)).astype(np.float32)
+    x[::7, 0] = 400.0
+    compiled = sq.model.get_core().compile_model(mlp.model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    labels = [int(np.argmax(compiled(x[i : i + 1])[0])) for i in range(len(x))]
+    return x, labels
+
+
+@pytest.fixture()
+def mlp_engine(mlp_data: tuple[np.ndarray, list[int]]) -> sq.IEEngine:
+    x, labels = mlp_data
+    return sq.IEEngine({"device": "CPU"}, ArrayLoader(x, labels), Accuracy())
+
+
+@pytest.fixture(scope="session")
+def mlp_int8(mlp: sq.CompressedModel, mlp_data: tuple[np.ndarray, list[int]]) -> sq.CompressedModel:
+    """The tiny MLP after DefaultQuantization on 30 items (computed once)."""
+    x, labels = mlp_data
+    engine = sq.IEEngine({"device": "CPU"}, ArrayLoader(x, labels), Accuracy())
+    pipeline = sq.create_pipeline([{"name": "DefaultQuantization", "params": {"stat_subset_size": 30}}], engine)
+    return pipeline.run(mlp)
+
+
+@pytest.fixture(scope="session")
+def tiny_deepspeech() -> sq.CompressedModel:
+    return sq.CompressedModel.from_ov(build_tiny_deepspeech(), "tiny_deepspeech")
+
+
+@pytest.fixture(scope="session")
+def utterance_features() -> list[np.ndarray]:
+    """Six random 'MFCC context' sequences [T, 19, 26] of 5 to 70 steps (partial last chunks included)."""
+    rng = np.random.default_rng(2)
+    return [rng.normal(size=(t, 19, 26)).astype(np.float32) for t in (37, 5, 16, 70, 33, 48)]

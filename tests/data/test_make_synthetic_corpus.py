@@ -1,0 +1,107 @@
+"""data_scripts/make_synthetic_corpus.py on a tiny setting: layout, disjoint splits, held-out voices, determinism."""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import shutil
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import pytest
+
+from speechq.data import LibriSpeechDataLoader
+from speechq.features import DeepSpeechFeatures
+
+SCRIPT = Path(__file__).resolve().parents[2] / "data_scripts" / "make_synthetic_corpus.py"
+ALPHABET = set("abcdefghijklmnopqrstuvwxyz' ")
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("espeak-ng") is None or shutil.which("flite") is None,
+    reason="espeak-ng and flite are needed (sudo apt-get install -y espeak-ng flite)",
+)
+
+
+@pytest.fixture(scope="module")
+def script() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("make_synthetic_corpus", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def tiny(script: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, object]:
+    settings = script.Settings(train=12, dev=3, test=6, seed=5)
+    out = tmp_path_factory.mktemp("corpus") / "tiny"
+    script.build(settings, out, workers=2)
+    return out, settings
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_librispeech_layout_read_by_the_loader(tiny: tuple[Path, object]) -> None:
+    out, _ = tiny
+    sizes = {"train": 12, "dev": 3, "test": 6}
+    texts = {}
+    for split, size in sizes.items():
+        loader = LibriSpeechDataLoader(out / split, features=DeepSpeechFeatures(), alphabet=ALPHABET, check_audio=True)
+        assert len(loader) == size
+        texts[split] = {u.text for u in loader.utterances}
+        assert all(t == t.upper() and 4 <= len(t.split()) <= 12 for t in texts[split])
+        data, _, metadata = loader[0]
+        assert metadata["sample_rate_hz"] == 16_000 and data.shape[1:] == (19, 26)
+    assert not (texts["train"] & texts["dev"]) and not (texts["train"] & texts["test"]) and not (texts["dev"] & texts["test"])
+    lines = (out / "train_text.txt").read_text(encoding="utf-8").splitlines()
+    assert sorted(lines) == sorted(t.lower() for t in texts["train"])
+
+
+def test_held_out_voices_speak_only_test(tiny: tuple[Path, object]) -> None:
+    out, _ = tiny
+    rows = [line.split("\t") for line in (out / "speakers.tsv").read_text().splitlines()[1:]]
+    held_out = {r[0] for r in rows if r[3] == "1"}
+    assert held_out and all(r[4] == "test" for r in rows if r[3] == "1")
+    test_speakers = {p.name for p in (out / "test").iterdir()}
+    assert held_out <= test_speakers and test_speakers - held_out  # test mixes unseen and seen voices
+    assert not held_out & {p.name for p in (out / "train").iterdir()}
+
+
+def test_same_seed_same_bytes_and_idempotent(script: ModuleType, tiny: tuple[Path, object], tmp_path: Path) -> None:
+    out, settings = tiny
+    before = _digest(out)
+    script.build(settings, tmp_path / "again", workers=1)
+    assert _digest(tmp_path / "again") == before
+    stamp = (out / "corpus.json").stat().st_mtime_ns
+    script.build(settings, out)  # the same corpus: checked, left alone
+    assert (out / "corpus.json").stat().st_mtime_ns == stamp and _digest(out) == before
+
+
+def test_refuses_another_corpus_or_foreign_files(script: ModuleType, tiny: tuple[Path, object], tmp_path: Path) -> None:
+    out, settings = tiny
+    with pytest.raises(SystemExit, match="holds a different corpus"):
+        script.build(script.Settings(train=12, dev=3, test=6, seed=6), out)
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "notes.txt").write_text("mine")
+    with pytest.raises(SystemExit, match="holds other files"):
+        script.build(settings, tmp_path / "busy")
+
+
+def test_missing_tools_say_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(script.shutil, "which", lambda name: None if name == "flite" else "/usr/bin/" + name)
+    with pytest.raises(SystemExit, match="flite not found on PATH; install them with: sudo apt-get install -y espeak-ng flite"):
+        script.check_tools()
+
+
+def test_vocabulary_size_and_sentence_lengths(script: ModuleType) -> None:
+    vocabulary = script.words.vocabulary()
+    assert 900 <= len(vocabulary) <= 1200 and all(set(w) <= ALPHABET - {" "} for w in vocabulary)
+    sentences = script.draw_sentences(script.Settings(train=1500, dev=40, test=40, seed=1))
+    assert all(4 <= len(s.split()) <= 12 and set(s.split()) <= set(vocabulary) for ss in sentences.values() for s in ss)
+    assert sum(len(ss) for ss in sentences.values()) == len({s for ss in sentences.values() for s in ss})  # disjoint
+    train_words = {w for s in sentences["train"] for w in s.split()}
+    assert all(set(s.split()) <= train_words for s in sentences["dev"] + sentences["test"])

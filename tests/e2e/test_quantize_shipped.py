@@ -1,0 +1,84 @@
+"""The README's main job end to end: quantize the shipped DeepSpeech-architecture model on the shipped data."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import speechq as sq
+from speechq.engines import runtime_layers
+from speechq.model import get_core
+from speechq.zoo import get_recipe
+
+SPEC = get_recipe("deepspeech")
+pytestmark = pytest.mark.skipif(
+    SPEC.default_model is None or not SPEC.default_model.exists(), reason="the shipped DeepSpeech model is not built"
+)
+
+
+def _speechq(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "speechq.cli", *args], capture_output=True, text=True, cwd=cwd, timeout=1200)
+
+
+@pytest.fixture(scope="module")
+def quantized(tmp_path_factory):
+    out = tmp_path_factory.mktemp("quantized")
+    done = _speechq("quantize", "--json", "--no-progress", "-o", str(out))
+    assert done.returncode == 0, done.stderr
+    return out, json.loads(done.stdout)
+
+
+@pytest.mark.slow
+def test_int8_keeps_wer_within_one_point_and_is_smaller(quantized):
+    out, report = quantized
+    fp32, int8 = report["fp32"]["metrics"], report["int8"]["metrics"]
+    assert 0 <= fp32["wer"] < 0.5  # a model that really recognises the shipped speech
+    assert abs(int8["wer"] - fp32["wer"]) <= 0.01
+    assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
+    assert {lat["label"] for lat in report["latencies"]} == {"FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"}
+    assert (out / "model.xml").exists() and (out / "model.bin").exists()
+
+
+@pytest.mark.slow
+def test_saved_int8_model_runs_int8_and_evaluates_to_the_reported_wer(quantized):
+    out, report = quantized
+    model = sq.load_model(out / "model.xml")
+    compiled = get_core().compile_model(model.model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compute = [layer for layer in runtime_layers(compiled) if layer.is_compute]
+    assert any(layer.type == "RNNSeq" and layer.is_integer for layer in compute)
+    assert sum(layer.is_integer for layer in compute) >= len(compute) - 1
+    done = _speechq("eval", "--json", str(out / "model.xml"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["metrics"]["wer"] == pytest.approx(report["int8"]["metrics"]["wer"])
+
+
+@pytest.mark.slow
+def test_output_is_refused_unless_overwrite(quantized):
+    out, _ = quantized
+    before = (out / "model.bin").read_bytes()
+    done = _speechq("quantize", "--no-progress", "-o", str(out))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == f"speechq quantize: error: {out / 'model.xml'} already exists; refusing to overwrite it (ask for overwrite)"
+    assert (out / "model.bin").read_bytes() == before
+
+
+def test_transcribe_prints_one_line_per_utterance():
+    done = _speechq("transcribe")
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    from speechq.data import LibriSpeechDataLoader
+
+    loader = LibriSpeechDataLoader(SPEC.default_data)
+    assert [line.split("\t")[0] for line in lines] == [loader[i][1].utterance_id for i in range(len(loader))]
+    assert sum(bool(line.split("\t")[1].strip()) for line in lines) >= len(lines) * 0.9  # real text, not blanks
+
+
+def test_bad_arguments_end_in_one_line(tmp_path):
+    done = _speechq("quantize", "-m", str(tmp_path / "nope.xml"), "-o", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == f"speechq quantize: error: model file not found: {tmp_path / 'nope.xml'}"
+    done = _speechq("quantize", "--max-drop", "0.01", "-o", str(tmp_path / "o"))
+    assert done.returncode == 2 and "needs the AccuracyAwareQuantization algorithm" in done.stderr
+    assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())

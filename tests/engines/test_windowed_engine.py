@@ -1,0 +1,65 @@
+import numpy as np
+import pytest
+from speechq_testing import ArrayLoader, MeanOutput, build_tiny_conv_ctc
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import speechq as sq
+from speechq.engines import WindowedEngine
+from speechq.engines.windowed_engine import window_starts
+from speechq.model import get_core
+
+
+@pytest.fixture(scope="module")
+def conv_ctc():
+    return sq.CompressedModel.from_ov(build_tiny_conv_ctc(), "conv")
+
+
+def _joined_logits(engine, audios):
+    caught = []
+
+    class Catch(MeanOutput):
+        def update(self, output, target):
+            caught.append(output[0])
+            super().update(output, target)
+
+    engine.set_metric(Catch())
+    engine.set_data_loader(ArrayLoader(audios, [0] * len(audios)))
+    engine.predict()
+    return caught
+
+
+@given(st.integers(1, 100_000), st.integers(1_000, 20_000), st.integers(100, 5_000))
+def test_windows_cover_the_audio(num_samples, window, step):
+    starts = window_starts(num_samples, window, step)
+    assert starts[0] == 0 and starts[-1] + window >= num_samples
+    assert all(b - a == step for a, b in zip(starts, starts[1:]))
+    assert len(starts) == 1 or starts[-2] + window < num_samples
+
+
+def test_windowed_logits_equal_whole_utterance_logits(conv_ctc):
+    rng = np.random.default_rng(0)
+    audios = [rng.normal(size=n).astype(np.float32) for n in (160_000, 31_999, 75_003)]
+    engine = WindowedEngine({}, window_samples=32_000, context_samples=4_800)
+    engine.set_model(conv_ctc)
+    windowed = _joined_logits(engine, audios)
+    assert engine.hop_samples == 320
+    compiled = get_core().compile_model(conv_ctc.model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    for audio, logits in zip(audios, windowed):
+        whole = compiled({"input_values": audio[np.newaxis]})["logits"]
+        assert logits.shape == whole.shape
+        np.testing.assert_allclose(logits, whole, atol=1e-4)
+
+
+def test_windowed_engine_options_are_checked(conv_ctc):
+    with pytest.raises(sq.ConfigError, match=r"2 \* context_samples \(32000\) must be smaller than window_samples \(32000\)"):
+        WindowedEngine({}, window_samples=32_000, context_samples=16_000)
+    with pytest.raises(sq.ModelError, match=r"input_name 'audio' is not a model input \['input_values'\]"):
+        WindowedEngine({}, input_name="audio").set_model(conv_ctc)
+
+
+def test_static_length_models_are_explained():
+    model = build_tiny_conv_ctc()
+    model.reshape({"input_values": [1, 16000]})
+    with pytest.raises(sq.ModelError, match=r"must be \[batch, samples\] with a dynamic number of samples, got \[1,16000\]"):
+        WindowedEngine({}).set_model(model)
