@@ -44,7 +44,6 @@ import openvino as ov
 import soxr
 import torch
 import torch.nn.functional as F
-from openvino import opset13 as ops
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,6 +55,12 @@ from speechq import features as sq_features  # noqa: E402
 from speechq.data import Utterance, find_utterances, read_audio  # noqa: E402
 from speechq.decoding import BeamSearchParams, Vocabulary, beam_decode_many, build_beam_decoder, greedy_decode  # noqa: E402
 from speechq.metrics import char_error_rate, word_error_rate  # noqa: E402
+from speechq.zoo.architectures import (  # noqa: E402
+    DEEPSPEECH_STATE_C_OUTPUT as STATE_C_OUTPUT,
+    DEEPSPEECH_STATE_H_OUTPUT as STATE_H_OUTPUT,
+    DeepSpeechWeights,
+    deepspeech_graph,
+)
 
 logger = logging.getLogger("train_small_models")
 
@@ -70,8 +75,6 @@ CEPSTRA = 26
 WINDOW = 2 * CONTEXT + 1
 INPUT_SIZE = WINDOW * CEPSTRA  # 494
 RELU_CLIP = 20.0
-STATE_C_OUTPUT = "cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/BlockLSTM/TensorIterator.2"
-STATE_H_OUTPUT = "cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/BlockLSTM/TensorIterator.1"
 F32 = {"INFERENCE_PRECISION_HINT": "f32"}
 
 
@@ -331,19 +334,6 @@ def score(refs: Sequence[str], hyps: Sequence[str]) -> Scores:
 
 
 # -------------------------------------------------------------------------------------------------------- export
-def _named(node: ov.Node, name: str) -> ov.Node:
-    node.set_friendly_name(name)
-    return node
-
-
-def _dense(x: ov.Output, weight: torch.Tensor, bias: torch.Tensor, name: str, clip: bool) -> ov.Node:
-    """x @ weight.T + bias (then clipped ReLU), TF-style weights [in, out] like the converted DeepSpeech IR."""
-    w = ops.constant(weight.detach().numpy().T.copy().astype(np.float32), name=f"{name}/weights")
-    b = ops.constant(bias.detach().numpy().astype(np.float32), name=f"{name}/bias")
-    y = _named(ops.add(_named(ops.matmul(x, w, False, False), f"{name}/MatMul"), b), f"{name}/BiasAdd")
-    return _named(ops.clamp(y, 0.0, RELU_CLIP), f"{name}/Relu") if clip else y
-
-
 def _fold_input_statistics(model: DeepSpeechSmall) -> tuple[torch.Tensor, torch.Tensor]:
     """Layer 1's weight [H, 494] and bias [H] taking raw windows: W' = W * inv_std, b' = b - W' @ mean."""
     weight = model.layer_1.weight.detach().double() * model.inv_std.double()
@@ -351,50 +341,28 @@ def _fold_input_statistics(model: DeepSpeechSmall) -> tuple[torch.Tensor, torch.
     return weight.float(), bias.float()
 
 
-def _lstm_weights(lstm: nn.LSTM) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """torch gates (i, f, g, o) -> OpenVINO LSTMSequence gates (f, i, c, o): W [1, 4H, in], R [1, 4H, H], B [1, 4H]."""
-    h = lstm.hidden_size
+def deepspeech_weights(model: DeepSpeechSmall) -> DeepSpeechWeights:
+    """The trained weights in speechq.zoo's layout: dense as [in, out], LSTM gates reordered from torch's (i, f, g, o)
+    to OpenVINO's LSTMSequence order (f, i, c, o), input normalisation folded into layer_1."""
+    def dense(weight: torch.Tensor, bias: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        return (weight.detach().numpy().T.astype(np.float32).copy(), bias.detach().numpy().astype(np.float32).copy())
+
+    lstm, h = model.lstm, model.lstm.hidden_size
     order = torch.cat([torch.arange(h, 2 * h), torch.arange(0, h), torch.arange(2 * h, 4 * h)])
-    w = lstm.weight_ih_l0.detach()[order].numpy()[None].astype(np.float32)
-    r = lstm.weight_hh_l0.detach()[order].numpy()[None].astype(np.float32)
-    b = (lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()[order].numpy()[None].astype(np.float32)
-    return w, r, b
+    return DeepSpeechWeights(
+        dense=(dense(*_fold_input_statistics(model)), dense(model.layer_2.weight, model.layer_2.bias),
+               dense(model.layer_3.weight, model.layer_3.bias), dense(model.layer_5.weight, model.layer_5.bias),
+               dense(model.layer_6.weight, model.layer_6.bias)),
+        lstm_w=lstm.weight_ih_l0.detach()[order].numpy()[None].astype(np.float32),
+        lstm_r=lstm.weight_hh_l0.detach()[order].numpy()[None].astype(np.float32),
+        lstm_b=(lstm.bias_ih_l0 + lstm.bias_hh_l0).detach()[order].numpy()[None].astype(np.float32),
+    )
 
 
 def export_openvino(model: DeepSpeechSmall) -> ov.Model:
-    """The trained network as an OpenVINO model with Open Model Zoo's mozilla-deepspeech-0.8.2 interface."""
-    h = model.lstm.hidden_size
-    x = ops.parameter([1, CHUNK_STEPS, WINDOW, CEPSTRA], np.float32, name="input_node")
-    c0 = ops.parameter([1, h], np.float32, name="previous_state_c")
-    h0 = ops.parameter([1, h], np.float32, name="previous_state_h")
-    for p in (x, c0, h0):
-        p.output(0).get_tensor().set_names({p.get_friendly_name()})
-    flat = _named(ops.reshape(x, ops.constant(np.array([CHUNK_STEPS, INPUT_SIZE], np.int64)), False), "Reshape")
-    w1, b1 = _fold_input_statistics(model)
-    y = _dense(flat.output(0), w1, b1, "layer_1", True)
-    y = _dense(y.output(0), model.layer_2.weight, model.layer_2.bias, "layer_2", True)
-    y = _dense(y.output(0), model.layer_3.weight, model.layer_3.bias, "layer_3", True)
-    seq = ops.reshape(y, ops.constant(np.array([1, CHUNK_STEPS, h], np.int64)), False)
-    state_shape = ops.constant(np.array([1, 1, h], np.int64))
-    w, r, b = _lstm_weights(model.lstm)
-    lstm = ops.lstm_sequence(
-        seq, ops.reshape(h0, state_shape, False), ops.reshape(c0, state_shape, False),
-        ops.constant(np.array([CHUNK_STEPS], np.int32)), ops.constant(w), ops.constant(r), ops.constant(b), h, "forward",
-    )
-    _named(lstm, "cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/LSTMSequence")
-    y = ops.reshape(lstm.output(0), ops.constant(np.array([CHUNK_STEPS, h], np.int64)), False)
-    y = _dense(y.output(0), model.layer_5.weight, model.layer_5.bias, "layer_5", True)
-    y = _dense(y.output(0), model.layer_6.weight, model.layer_6.bias, "layer_6", False)
-    probs = ops.reshape(_named(ops.softmax(y, 1), "Softmax"), ops.constant(np.array([CHUNK_STEPS, 1, CLASSES], np.int64)), False)
-    results = []
-    for value, name in ((probs.output(0), "logits"), (lstm.output(2), STATE_C_OUTPUT), (lstm.output(1), STATE_H_OUTPUT)):
-        if name != "logits":
-            value = ops.reshape(value, ops.constant(np.array([1, h], np.int64)), False).output(0)
-        value.get_node().set_friendly_name(name)
-        result = ops.result(value)
-        result.output(0).get_tensor().set_names({name})
-        results.append(result)
-    return ov.Model(results, [x, c0, h0], "deepspeech_small")
+    """The trained network as an OpenVINO model with Open Model Zoo's mozilla-deepspeech-0.8.2 interface
+    (speechq.zoo.architectures builds the graph, as it does for the full-size random-weight model)."""
+    return deepspeech_graph(deepspeech_weights(model), "deepspeech_small")
 
 
 def chunked_probabilities(compiled: ov.CompiledModel, windows: np.ndarray) -> np.ndarray:

@@ -17,6 +17,7 @@ from speechq.api import (
     Sampler,
     SpeechAnnotation,
 )
+from speechq.data import AudioFolderDataLoader, LibriSpeechDataLoader, prepare_librispeech, read_audio
 from speechq.decoding import (
     BeamSearchCTCDecoder,
     CTCDecoder,
@@ -28,6 +29,14 @@ from speechq.decoding import (
 )
 from speechq.engines import IEEngine, StreamingEngine, WindowedEngine, make_stateful
 from speechq.errors import ConfigError, DataError, ModelError, OutputError, SpeechqError
+from speechq.features import (
+    DeepSpeechFeatures,
+    Wav2Vec2Features,
+    chunk_steps,
+    context_windows,
+    deepspeech_mfcc,
+    wav2vec2_input,
+)
 from speechq.metrics import (
     CharErrorRate,
     ErrorRates,
@@ -45,6 +54,7 @@ __version__ = "0.1.0"
 __all__ = [
     "AccuracyAwareQuantization",
     "AccuracyAwareResult",
+    "AudioFolderDataLoader",
     "BatchSampler",
     "BeamSearchCTCDecoder",
     "CTCDecoder",
@@ -53,12 +63,14 @@ __all__ = [
     "ConfigError",
     "DataError",
     "DataLoader",
+    "DeepSpeechFeatures",
     "DefaultQuantization",
     "Engine",
     "ErrorRates",
     "GreedyCTCDecoder",
     "IEEngine",
     "IndexSampler",
+    "LibriSpeechDataLoader",
     "Metric",
     "MetricGroup",
     "ModelError",
@@ -72,18 +84,25 @@ __all__ = [
     "StreamingGreedyDecoder",
     "TokenErrorRate",
     "Vocabulary",
+    "Wav2Vec2Features",
     "WindowedEngine",
     "WordErrorRate",
     "beam_decode",
     "char_error_rate",
+    "chunk_steps",
     "compress_model_weights",
+    "context_windows",
     "create_algorithm",
     "create_pipeline",
+    "deepspeech_mfcc",
     "greedy_decode",
     "load_model",
     "make_stateful",
+    "prepare_librispeech",
+    "read_audio",
     "save_model",
     "token_error_rate",
+    "wav2vec2_input",
     "word_error_rate",
     "__version__",
 ]

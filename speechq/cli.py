@@ -52,6 +52,16 @@ def _parser() -> argparse.ArgumentParser:
     _add_common(t)
     t.add_argument("-m", "--model", type=Path)
 
+    b = sub.add_parser("benchmark", help="FP32 vs INT8 latency and throughput of a model pair")
+    _add_common(b)
+    b.add_argument("fp32", type=Path, help="FP32 model .xml/.onnx")
+    b.add_argument("int8", type=Path, help="INT8 model .xml (e.g. what 'speechq quantize' wrote)")
+    b.add_argument("--utterances", type=int, default=8, help="how many utterances of the data set (default 8)")
+    b.add_argument("--streams", type=int, help="utterances in flight for the all-cores figure (default: CPU cores)")
+    b.add_argument("--threads", type=int, help="CPU threads for inference (default: all)")
+    b.add_argument("--repeats", type=int, default=50, help="timed inferences per latency figure (default 50)")
+    b.add_argument("--runs", type=int, default=5, help="timed passes per throughput figure (default 5)")
+
     i = sub.add_parser("info", help="inputs, outputs, state pairs and runtime precision of each layer")
     i.add_argument("model", type=Path)
     i.add_argument("--json", action="store_true")
@@ -127,6 +137,22 @@ def _transcribe(args: argparse.Namespace) -> int:
     return 0
 
 
+def _benchmark(args: argparse.Namespace) -> int:
+    from speechq.report import benchmark_markdown, to_json
+    from speechq.workflows import benchmark_models
+    from speechq.zoo import get_recipe
+
+    spec = get_recipe(args.recipe)
+    data = args.data or spec.default_data
+    if data is None:
+        raise SpeechqError(f"the {spec.name} recipe ships no default data: give --data")
+    result = benchmark_models(spec, args.fp32, args.int8, data, label_dir=args.label_dir, utterances=args.utterances,
+                              streams=args.streams, threads=args.threads, latency_repeats=args.repeats,
+                              throughput_runs=args.runs, device=args.device)
+    print(to_json(result) if args.json else benchmark_markdown(result))
+    return 0
+
+
 def _info(args: argparse.Namespace) -> int:
     from speechq.info import model_info
     from speechq.report import to_json
@@ -141,7 +167,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
-    handlers = {"quantize": _quantize, "eval": _eval, "transcribe": _transcribe, "info": _info}
+    handlers = {"quantize": _quantize, "eval": _eval, "transcribe": _transcribe, "benchmark": _benchmark, "info": _info}
     try:
         return handlers[args.command](args)
     except SpeechqError as error:

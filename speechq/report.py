@@ -7,9 +7,9 @@ import json
 import math
 from typing import Any
 
-from speechq.workflows import Evaluation, QuantizeResult, summarise_latency
+from speechq.workflows import BenchmarkResult, Evaluation, QuantizeResult, summarise_latency
 
-__all__ = ["evaluations_markdown", "quantize_markdown", "to_json"]
+__all__ = ["benchmark_markdown", "evaluations_markdown", "quantize_markdown", "to_json"]
 
 
 def _percent(value: float | None) -> str:
@@ -42,18 +42,36 @@ def quantize_markdown(result: QuantizeResult) -> str:
         f"| FP32 | {_megabytes(result.fp32_weight_bytes)} |",
         f"| INT8 | {_megabytes(result.int8_weight_bytes)} ({result.fp32_weight_bytes / max(1, result.int8_weight_bytes):.1f}x smaller) |",
         "",
-        f"| latency per {result.latency_unit} | median (ms) | p10-p90 (ms) | runs |", "|---|---|---|---|",
     ]
-    for lat in result.latencies:
-        lines.append(f"| {lat.label} | {lat.median_ms:.3f} | {lat.p10_ms:.3f}-{lat.p90_ms:.3f} | {lat.runs} |")
-    lines.append("")
-    lines += [f"- {name}: {ratio:.2f}x" for name, ratio in summarise_latency(result.latencies).items()]
+    lines += _latency_table(result.latencies, result.latency_unit)
     if result.accuracy_aware is not None:
         aaq = result.accuracy_aware
         status = "reached" if aaq.reached else "NOT reached"
         lines += ["", f"maximal_drop {aaq.maximal_drop} ({aaq.drop_type}) {status}: drop {aaq.drop:.5f}; "
                   f"layers kept in FP32: {', '.join(aaq.reverted_layers) or 'none'}"]
     lines += ["", "saved: " + ", ".join(s["model"] for s in result.saved)]
+    return "\n".join(lines)
+
+
+def _latency_table(latencies: Any, unit: str) -> list[str]:
+    lines = [f"| latency per {unit} | median (ms) | p10-p90 (ms) | runs |", "|---|---|---|---|"]
+    lines += [f"| {lat.label} | {lat.median_ms:.3f} | {lat.p10_ms:.3f}-{lat.p90_ms:.3f} | {lat.runs} |" for lat in latencies]
+    lines.append("")
+    lines += [f"- {name}: {ratio:.2f}x" for name, ratio in summarise_latency(latencies).items()]
+    return lines
+
+
+def benchmark_markdown(result: BenchmarkResult) -> str:
+    """Latency and throughput of FP32 (f32 and OpenVINO's default precision) against INT8, with ratios."""
+    threads = "all cores" if result.threads is None else f"{result.threads} thread(s)"
+    lines = [f"## {result.recipe}: {result.fp32_model} vs {result.int8_model}", "",
+             f"{result.utterances} utterance(s), inference on {threads}; medians over repeated runs, ratios within "
+             "this run.", ""]
+    lines += _latency_table(result.latencies, result.latency_unit)
+    lines += ["", "| end to end (decoding included) | streams | audio s per s (median) | pass p10-p90 (s) | runs |",
+              "|---|---|---|---|---|"]
+    for t in result.throughputs:
+        lines.append(f"| {t.label} | {t.streams} | {t.audio_per_second:.1f} | {t.p10_s:.3f}-{t.p90_s:.3f} | {t.runs} |")
     return "\n".join(lines)
 
 

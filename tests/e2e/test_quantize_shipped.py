@@ -82,3 +82,40 @@ def test_bad_arguments_end_in_one_line(tmp_path):
     done = _speechq("quantize", "--max-drop", "0.01", "-o", str(tmp_path / "o"))
     assert done.returncode == 2 and "needs the AccuracyAwareQuantization algorithm" in done.stderr
     assert not (tmp_path / "o").exists() or not any((tmp_path / "o").iterdir())
+
+
+@pytest.mark.slow
+def test_benchmark_compares_fp32_precisions_with_int8_in_one_run(quantized):
+    out, _ = quantized
+    done = _speechq("benchmark", "--json", str(SPEC.default_model), str(out / "model.xml"), "--utterances", "2",
+                    "--repeats", "5", "--runs", "2", "--streams", "2")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    labels = ["FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"]
+    assert [lat["label"] for lat in result["latencies"]] == labels
+    assert all(0 < lat["p10_ms"] <= lat["median_ms"] <= lat["p90_ms"] and lat["runs"] == 5 for lat in result["latencies"])
+    assert result["latency_unit"] == "chunk" and result["utterances"] == 2
+    streams = [(t["label"], t["streams"]) for t in result["throughputs"]]
+    assert streams == [(label, n) for n in (1, 2) for label in labels]
+    assert len({t["audio_seconds"] for t in result["throughputs"]}) == 1 and result["throughputs"][0]["audio_seconds"] > 1
+
+
+def test_benchmark_names_a_missing_int8_model(tmp_path):
+    done = _speechq("benchmark", str(SPEC.default_model), str(tmp_path / "int8.xml"))
+    assert done.returncode == 2
+    assert done.stderr.strip().splitlines()[-1] == f"speechq benchmark: error: model file not found: {tmp_path / 'int8.xml'}"
+
+
+@pytest.mark.slow
+def test_recipe_quantizes_the_shipped_model(tmp_path):
+    recipe = Path(__file__).resolve().parents[2] / "recipes" / "deepspeech.py"
+    done = subprocess.run([sys.executable, str(recipe), "-o", str(tmp_path), "--subset-size", "20"],
+                          capture_output=True, text=True, timeout=1200)
+    assert done.returncode == 0, done.stderr
+    first = done.stdout.splitlines()[0].split()
+    fp32, int8 = float(first[2].rstrip("%")), float(first[5].rstrip("%"))
+    assert fp32 < 50 and abs(int8 - fp32) <= 2.0
+    assert (tmp_path / "model.xml").exists() and (tmp_path / "model.bin").exists()
+    again = subprocess.run([sys.executable, str(recipe), "-o", str(tmp_path), "--subset-size", "20"],
+                           capture_output=True, text=True, timeout=1200)
+    assert again.returncode == 2 and "already exists" in again.stderr
