@@ -27,6 +27,11 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
 
 
+def _add_report(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--report", type=Path, metavar="DIR",
+                        help="also write report.json, report.md and PNG plots into DIR")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="speechq", description="INT8 quantization of speech models, judged by WER")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -43,9 +48,11 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--name", help="output model name (default: the input model's file name)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing output model")
     q.add_argument("--no-progress", action="store_true")
+    _add_report(q)
 
     e = sub.add_parser("eval", help="WER, CER and real-time factor of one or more models")
     _add_common(e)
+    _add_report(e)
     e.add_argument("models", nargs="*", type=Path, help="model files; default: the shipped model of the recipe")
 
     t = sub.add_parser("transcribe", help="audio files or a data set to text")
@@ -60,12 +67,30 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--streams", type=int, help="utterances in flight for the all-cores figure (default: CPU cores)")
     b.add_argument("--threads", type=int, help="CPU threads for inference (default: all)")
     b.add_argument("--repeats", type=int, default=50, help="timed inferences per latency figure (default 50)")
+    _add_report(b)
     b.add_argument("--runs", type=int, default=5, help="timed passes per throughput figure (default 5)")
 
     i = sub.add_parser("info", help="inputs, outputs, state pairs and runtime precision of each layer")
     i.add_argument("model", type=Path)
     i.add_argument("--json", action="store_true")
     return parser
+
+
+def _check_report(args: argparse.Namespace) -> None:
+    """Refuse an unwritable --report folder before any long work."""
+    if getattr(args, "report", None) is not None:
+        from speechq.model import check_output
+
+        check_output(args.report, [], overwrite=True)
+
+
+def _print(result: object, markdown: str, args: argparse.Namespace) -> None:
+    """Print a result as Markdown or JSON; with --report, also write the report files."""
+    from speechq.report import to_json, write_report
+
+    if args.report is not None:
+        write_report(result, args.report)  # type: ignore[arg-type]
+    print(to_json(result) if args.json else markdown)
 
 
 def _spec_paths(args: argparse.Namespace) -> tuple[object, Path, Path]:
@@ -80,7 +105,7 @@ def _spec_paths(args: argparse.Namespace) -> tuple[object, Path, Path]:
 
 
 def _quantize(args: argparse.Namespace) -> int:
-    from speechq.report import quantize_markdown, to_json
+    from speechq.report import quantize_markdown
     from speechq.workflows import quantize_and_compare, read_pot_config
     from speechq.zoo import get_recipe
 
@@ -100,13 +125,13 @@ def _quantize(args: argparse.Namespace) -> int:
         spec, output_dir=args.output, overwrite=args.overwrite, decoder=args.decoder, lm_path=args.lm,
         print_progress=not args.no_progress, **job,
     )
-    print(to_json(result) if args.json else quantize_markdown(result))
+    _print(result, quantize_markdown(result), args)
     return 0
 
 
 def _eval(args: argparse.Namespace) -> int:
     from speechq.model import load_model
-    from speechq.report import evaluations_markdown, to_json
+    from speechq.report import evaluations_markdown
     from speechq.workflows import error_rates, evaluate_model, make_decoder, make_engine, make_loader
 
     spec, default_model, data = _spec_paths(args)
@@ -119,7 +144,7 @@ def _eval(args: argparse.Namespace) -> int:
         model = load_model(path)
         spec.check_model(model.model, str(path))
         results.append(evaluate_model(engine, model, str(path)))
-    print(to_json(results) if args.json else evaluations_markdown(results))
+    _print(results, evaluations_markdown(results), args)
     return 0
 
 
@@ -132,13 +157,19 @@ def _transcribe(args: argparse.Namespace) -> int:
     spec.check_model(model.model, str(model_path))
     loader = make_loader(spec, data, args.label_dir)
     engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), None, {"device": args.device})
-    for utterance_id, text in transcribe(engine, model, loader):
-        print(f"{utterance_id}\t{text}")
+    texts = transcribe(engine, model, loader)
+    if args.json:
+        import json
+
+        print(json.dumps([{"utterance_id": u, "text": t} for u, t in texts], indent=2))
+    else:
+        for utterance_id, text in texts:
+            print(f"{utterance_id}\t{text}")
     return 0
 
 
 def _benchmark(args: argparse.Namespace) -> int:
-    from speechq.report import benchmark_markdown, to_json
+    from speechq.report import benchmark_markdown
     from speechq.workflows import benchmark_models
     from speechq.zoo import get_recipe
 
@@ -149,7 +180,7 @@ def _benchmark(args: argparse.Namespace) -> int:
     result = benchmark_models(spec, args.fp32, args.int8, data, label_dir=args.label_dir, utterances=args.utterances,
                               streams=args.streams, threads=args.threads, latency_repeats=args.repeats,
                               throughput_runs=args.runs, device=args.device)
-    print(to_json(result) if args.json else benchmark_markdown(result))
+    _print(result, benchmark_markdown(result), args)
     return 0
 
 
@@ -168,8 +199,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if getattr(args, "verbose", False) else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     handlers = {"quantize": _quantize, "eval": _eval, "transcribe": _transcribe, "benchmark": _benchmark, "info": _info}
+    handler = handlers[args.command]
     try:
-        return handlers[args.command](args)
+        _check_report(args)
+        return handler(args)
     except SpeechqError as error:
         print(f"speechq {args.command}: error: {error}", file=sys.stderr)
         return 2

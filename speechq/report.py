@@ -5,11 +5,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 from speechq.workflows import BenchmarkResult, Evaluation, QuantizeResult, summarise_latency
 
-__all__ = ["benchmark_markdown", "evaluations_markdown", "quantize_markdown", "to_json"]
+__all__ = ["benchmark_markdown", "evaluations_markdown", "quantize_markdown", "to_json", "write_report"]
 
 
 def _percent(value: float | None) -> str:
@@ -90,3 +92,65 @@ def _plain(value: Any) -> Any:
 def to_json(value: Any) -> str:
     """A result dataclass (or list of them) as indented JSON."""
     return json.dumps(_plain(value), indent=2, sort_keys=True)
+
+
+def _write_text(path: Path, text: str) -> None:
+    """Write through a temporary name, then rename: a reader never sees half a file."""
+    staging = path.with_name(f".{path.name}.partial")
+    staging.write_text(text, encoding="utf-8")
+    os.replace(staging, path)
+
+
+def _plots(value: Any, folder: Path) -> list[Path]:
+    from speechq import plots
+
+    written: list[Path] = []
+    if isinstance(value, QuantizeResult):
+        rates = {"FP32": value.fp32.metrics, "INT8": value.int8.metrics}
+        written.append(plots.plot_error_rates(rates, folder / "error_rates.png", f"{value.recipe}: FP32 vs INT8"))
+        lats = value.latencies
+        written.append(plots.plot_latencies([lat.label for lat in lats], [lat.median_ms for lat in lats],
+                                            [lat.p10_ms for lat in lats], [lat.p90_ms for lat in lats],
+                                            value.latency_unit, folder / "latency.png"))
+        aaq = value.accuracy_aware
+        if aaq is not None and aaq.sensitivity:
+            written.append(plots.plot_sensitivity(aaq.sensitivity, aaq.baseline, aaq.default_quantized, aaq.metric,
+                                                  aaq.reverted_layers, folder / "sensitivity.png"))
+    elif isinstance(value, BenchmarkResult):
+        lats = value.latencies
+        written.append(plots.plot_latencies([lat.label for lat in lats], [lat.median_ms for lat in lats],
+                                            [lat.p10_ms for lat in lats], [lat.p90_ms for lat in lats],
+                                            value.latency_unit, folder / "latency.png"))
+        t = value.throughputs
+        written.append(plots.plot_throughputs([x.label for x in t], [x.streams for x in t],
+                                              [x.audio_per_second for x in t], folder / "throughput.png"))
+    elif isinstance(value, list) and all(isinstance(e, Evaluation) for e in value):
+        written.append(plots.plot_error_rates({e.label: e.metrics for e in value}, folder / "error_rates.png"))
+    return written
+
+
+def write_report(value: QuantizeResult | BenchmarkResult | list[Evaluation], folder: str | Path) -> list[Path]:
+    """Write ``report.json``, ``report.md`` and PNG plots of a result into ``folder`` (created if needed).
+
+    Plots: error rates of each model, latency (median, p10-p90) and throughput, and for accuracy-aware
+    quantization the per-layer sensitivity. Returns the files written.
+
+    Raises:
+        OutputError: the folder cannot be created or written.
+    """
+    from speechq.errors import OutputError
+
+    target = Path(folder)
+    if isinstance(value, QuantizeResult):
+        markdown = quantize_markdown(value)
+    elif isinstance(value, BenchmarkResult):
+        markdown = benchmark_markdown(value)
+    else:
+        markdown = evaluations_markdown(list(value))
+    try:
+        target.mkdir(parents=True, exist_ok=True)
+        _write_text(target / "report.json", to_json(value) + "\n")
+        _write_text(target / "report.md", markdown + "\n")
+        return [target / "report.json", target / "report.md", *_plots(value, target)]
+    except OSError as error:
+        raise OutputError(f"report folder {target}: cannot write the report ({error.strerror or error})") from error

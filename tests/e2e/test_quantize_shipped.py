@@ -25,7 +25,7 @@ def _speechq(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
 @pytest.fixture(scope="module")
 def quantized(tmp_path_factory):
     out = tmp_path_factory.mktemp("quantized")
-    done = _speechq("quantize", "--json", "--no-progress", "-o", str(out))
+    done = _speechq("quantize", "--json", "--no-progress", "-o", str(out), "--report", str(out / "report"))
     assert done.returncode == 0, done.stderr
     return out, json.loads(done.stdout)
 
@@ -39,6 +39,21 @@ def test_int8_keeps_wer_within_one_point_and_is_smaller(quantized):
     assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
     assert {lat["label"] for lat in report["latencies"]} == {"FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"}
     assert (out / "model.xml").exists() and (out / "model.bin").exists()
+
+
+@pytest.mark.slow
+def test_report_holds_json_markdown_and_plots(quantized):
+    from PIL import Image
+
+    out, report = quantized
+    folder = out / "report"
+    assert json.loads((folder / "report.json").read_text()) == report
+    markdown = (folder / "report.md").read_text()
+    assert "| FP32 |" in markdown and "| INT8 |" in markdown and "latency per chunk" in markdown
+    for name in ("error_rates.png", "latency.png"):
+        with Image.open(folder / name) as image:
+            assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 150
+    assert not list(folder.glob(".*partial"))
 
 
 @pytest.mark.slow
