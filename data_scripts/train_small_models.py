@@ -579,7 +579,8 @@ def model_card(report: DeepSpeechReport) -> str:
 ```
 {report.command}
 ```
-The same corpus, seed and thread count give the same weights, byte for byte.
+Training is seeded and runs with `torch.use_deterministic_algorithms(True)`; identical weights from a second
+training run were not checked (a run takes half an hour here).
 """
 
 

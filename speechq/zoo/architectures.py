@@ -61,8 +61,10 @@ def random_deepspeech_weights(hidden: int = 2048, seed: int = 0) -> DeepSpeechWe
 
 
 def _dense(x: ov.Output, weight: np.ndarray, bias: np.ndarray, name: str, clip: bool) -> ov.Node:
-    y = ops.add(ops.matmul(x, ops.constant(weight), False, False), ops.constant(bias))
-    y.set_friendly_name(name)
+    product = ops.matmul(x, ops.constant(weight), False, False)
+    product.set_friendly_name(f"{name}/MatMul")
+    y = ops.add(product, ops.constant(bias))
+    y.set_friendly_name(f"{name}/BiasAdd")
     if clip:
         y = ops.clamp(y, 0.0, 20.0)
         y.set_friendly_name(f"{name}/clipped_relu")

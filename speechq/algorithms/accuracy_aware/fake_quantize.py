@@ -18,10 +18,14 @@ _DATA_MOVEMENT = frozenset(
 
 @dataclass(frozen=True)
 class QuantizedLayer:
-    """A node fed directly by at least one FakeQuantize.
+    """A node whose inputs come from FakeQuantize nodes: the unit accuracy-aware quantization reverts.
+
+    A quantizer reached through data-movement nodes that feed only this node (the Reshapes before an LSTMSequence's
+    X and H, say) belongs to it too, so that all inputs of a layer go back to FP32 together (the CPU plugin refuses
+    an LSTMSequence whose weights are quantized and its input not, and the reverse).
 
     Attributes:
-        name: the node's friendly name (the unit that accuracy-aware quantization reverts).
+        name: the node's friendly name.
         type: the node's operation type.
         consumers: the compute layers it ends up feeding (itself, unless it only moves data).
     """
@@ -33,6 +37,29 @@ class QuantizedLayer:
 
 def _is_fake_quantize(node: ov.Node) -> bool:
     return node.get_type_name() == "FakeQuantize"
+
+
+def _single_consumer(node: ov.Node) -> bool:
+    targets = [t for output in node.outputs() for t in output.get_target_inputs()]
+    return len(targets) == 1 and targets[0].get_node().get_type_name() != "Result"
+
+
+def _quantizer_ports(node: ov.Node) -> list[tuple[ov.Input, ov.Node]]:
+    """(input port to re-source, FakeQuantize) for each input of ``node`` fed by a FakeQuantize, directly or through
+    data-movement nodes that feed only this path."""
+    found = []
+    for node_input in node.inputs():
+        target, source = node_input, node_input.get_source_output().get_node()
+        while source.get_type_name() in _DATA_MOVEMENT and _single_consumer(source) and source.get_input_size() >= 1:
+            target, source = source.input(0), source.input_value(0).get_node()
+        if _is_fake_quantize(source):
+            found.append((target, source))
+    return found
+
+
+def _belongs_to_consumer(node: ov.Node) -> bool:
+    """A data-movement node whose quantizer its single consumer claims (see :func:`_quantizer_ports`)."""
+    return node.get_type_name() in _DATA_MOVEMENT and _single_consumer(node)
 
 
 def _compute_consumers(node: ov.Node, seen: set[str] | None = None) -> list[str]:
@@ -51,18 +78,19 @@ def _compute_consumers(node: ov.Node, seen: set[str] | None = None) -> list[str]
 
 
 def quantized_layers(model: ov.Model) -> list[QuantizedLayer]:
-    """Every non-FakeQuantize node with an input coming straight from a FakeQuantize, in topological order."""
+    """Every node (not a FakeQuantize, not a data-movement node its consumer claims) with quantized inputs, in
+    topological order."""
     layers = []
     for node in model.get_ordered_ops():
-        if _is_fake_quantize(node):
+        if _is_fake_quantize(node) or _belongs_to_consumer(node):
             continue
-        if any(_is_fake_quantize(i.get_source_output().get_node()) for i in node.inputs()):
+        if _quantizer_ports(node):
             layers.append(QuantizedLayer(node.get_friendly_name(), node.get_type_name(), tuple(_compute_consumers(node))))
     return layers
 
 
 def revert_layers(model: ov.Model, names: Iterable[str]) -> ov.Model:
-    """A copy of ``model`` where the named nodes read their inputs from before their FakeQuantize nodes.
+    """A copy of ``model`` where the named layers read their inputs from before their FakeQuantize nodes.
 
     A FakeQuantize that still feeds other nodes stays for them; one left without consumers drops out of the
     graph. Needs weight FakeQuantize nodes (not yet compressed to int8).
@@ -77,10 +105,8 @@ def revert_layers(model: ov.Model, names: Iterable[str]) -> ov.Model:
         if node.get_friendly_name() not in wanted:
             continue
         found.add(node.get_friendly_name())
-        for node_input in node.inputs():
-            source = node_input.get_source_output().get_node()
-            if _is_fake_quantize(source):
-                node_input.replace_source_output(source.input_value(0))
+        for target, quantizer in _quantizer_ports(node):
+            target.replace_source_output(quantizer.input_value(0))
     missing = wanted - found
     if missing:
         raise KeyError(f"no node named {sorted(missing)} in model {model.get_friendly_name()!r}")

@@ -4,7 +4,8 @@ What it does: run the engine over the first ``stat_subset_size`` items and recor
 (for a streaming engine, every chunk with the state carried into it), prepare the graph (constant folding,
 recurrent loops into sequence operations: see ``speechq.algorithms.graph``), then let NNCF place FakeQuantize nodes, set
 their ranges from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
-at inference.
+at inference. Recurrent layers then get the shared input/state and weight scales the CPU plugin's int8 RNN
+assumes (``speechq.algorithms.recurrent``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from typing import Sequence
 from speechq.algorithms.base import Algorithm, calibration_indices
 from speechq.algorithms.default.nncf_backend import quantize_with_nncf, resolve_ignored_names
 from speechq.algorithms.graph import prepare_for_quantization
+from speechq.algorithms.recurrent import align_recurrent_quantizers
 from speechq.api.sampler import BatchSampler
 from speechq.errors import ConfigError
-from speechq.model import CompressedModel
+from speechq.model import CompressedModel, compress_model_weights
 
 __all__ = ["DefaultQuantization"]
 
@@ -48,8 +50,12 @@ class DefaultQuantization(Algorithm):
         ignored = resolve_ignored_names(model.model, self.params) + [n for n in extra_ignored]
         calibration = self.calibration_inputs(model, self.print_progress)
         prepared = prepare_for_quantization(model.model)
-        quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, compress_weights, self.print_progress)
-        return CompressedModel.from_ov(quantized, name=model.models[0].name)
+        quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, False, self.print_progress)
+        self.recurrent_alignments = align_recurrent_quantizers(quantized)
+        result = CompressedModel.from_ov(quantized, name=model.models[0].name)
+        if compress_weights:
+            compress_model_weights(result)
+        return result
 
     def run(self, model: CompressedModel) -> CompressedModel:
         return self.quantize(model)
