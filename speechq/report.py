@@ -51,6 +51,12 @@ def quantize_markdown(result: QuantizeResult) -> str:
         status = "reached" if aaq.reached else "NOT reached"
         lines += ["", f"maximal_drop {aaq.maximal_drop} ({aaq.drop_type}) {status}: drop {aaq.drop:.5f}; "
                   f"layers kept in FP32: {', '.join(aaq.reverted_layers) or 'none'}"]
+    if result.drift:
+        lines += ["", f"INT8 against FP32 on {result.drift[0].items} inferences of calibration items:"]
+    for d in result.drift:
+        agreement = "" if d.agreement is None else f", most likely symbol unchanged at {100 * d.agreement:.1f}% of positions"
+        flag = " **DRIFTED FAR: check accuracy**" if d.drifted else ""
+        lines.append(f"- `{d.output}`: relative error {d.relative_error:.3f}{agreement}{flag}")
     lines += ["", "saved: " + ", ".join(s["model"] for s in result.saved)]
     return "\n".join(lines)
 

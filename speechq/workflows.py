@@ -16,6 +16,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 
 from speechq.algorithms import AccuracyAwareResult
+from speechq.algorithms.drift import OutputDrift, check_drift
 from speechq.api.data_loader import DataLoader
 from speechq.api.metric import Metric, MetricGroup
 from speechq.api.sampler import IndexSampler
@@ -43,6 +44,7 @@ __all__ = [
 logger = logging.getLogger(__name__)
 
 ALGORITHM_NAMES = ("DefaultQuantization", "AccuracyAwareQuantization")
+DRIFT_ITEMS = 4  # utterances whose inferences compare the saved INT8 model with FP32
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,7 @@ class QuantizeResult:
     saved: tuple[Mapping[str, str], ...]
     accuracy_aware: AccuracyAwareResult | None = None
     fp32_layers_kept: tuple[str, ...] = field(default_factory=tuple)
+    drift: tuple[OutputDrift, ...] = field(default_factory=tuple)
 
 
 def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None = None) -> DataLoader:
@@ -200,11 +203,15 @@ def quantize_and_compare(
     fp32_bytes = weight_bytes(model)
     int8_bytes = sum(Path(w["weights"]).stat().st_size for w in saved)
     latencies = _latencies(engine, model, int8_model, latency_repeats)
+    engine.set_model(model)
+    probe = engine.collect_model_inputs(IndexSampler(loader, list(range(min(DRIFT_ITEMS, len(loader))))))
+    drift = check_drift(model.model, int8_model.model, probe, max_items=10 * DRIFT_ITEMS, outputs=engine.result_outputs)
     aaq = getattr(pipeline.algorithms[0], "result", None)
     return QuantizeResult(
         recipe=spec.name, algorithm=algorithm, params=merged, fp32=fp32, int8=int8, fp32_weight_bytes=fp32_bytes,
         int8_weight_bytes=int8_bytes, latencies=latencies,
         latency_unit="chunk" if spec.engine == "streaming" else "utterance", saved=tuple(saved), accuracy_aware=aaq,
+        drift=tuple(drift),
     )
 
 

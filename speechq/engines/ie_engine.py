@@ -89,6 +89,12 @@ class IEEngine(Engine):
             raise ConfigError("no model set: call engine.set_model(model) first")
         return self._model
 
+    @property
+    def result_outputs(self) -> list[str]:
+        """Names of the model outputs that carry results (all of them here; a streaming engine leaves out the
+        state outputs it feeds back)."""
+        return output_names(self.model)
+
     def compile(self, num_requests: int = 1, stats_layout: StatsLayout | None = None) -> tuple[ov.CompiledModel, list[Any]]:
         """The current model compiled with this engine's options (cached), plus statistics probes."""
         model, probes = add_stat_outputs(self.model, stats_layout)

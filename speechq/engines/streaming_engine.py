@@ -17,7 +17,7 @@ from speechq.api.types import Sample
 from speechq.engines._chunks import ChunkGeometry, UtteranceStream, split_chunks
 from speechq.engines._state_pairs import StreamingLayout, find_streaming_layout
 from speechq.engines.ie_engine import IEEngine, Postprocess, _RunState
-from speechq.errors import DataError, ModelError
+from speechq.errors import ConfigError, DataError, ModelError
 from speechq.model import CompressedModel
 
 __all__ = ["StreamingEngine", "make_stateful"]
@@ -89,6 +89,13 @@ class StreamingEngine(IEEngine):
         self._output_time_axis = output_time_axis
         self.layout: StreamingLayout | None = None
         self.geometry: ChunkGeometry | None = None
+
+    @property
+    def result_outputs(self) -> list[str]:
+        """The model's outputs other than the state outputs fed back into the next chunk."""
+        if self.layout is None:
+            raise ConfigError("no model set: call engine.set_model(model) first")
+        return list(self.layout.outputs)
 
     def set_model(self, model: CompressedModel | ov.Model) -> None:
         super().set_model(model)

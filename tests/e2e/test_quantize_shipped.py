@@ -39,6 +39,8 @@ def test_int8_keeps_wer_within_one_point_and_is_smaller(quantized):
     assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
     assert {lat["label"] for lat in report["latencies"]} == {"FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"}
     assert (out / "model.xml").exists() and (out / "model.bin").exists()
+    [drift] = report["drift"]  # the logits only: the state outputs are fed back, not compared
+    assert drift["output"] == "logits" and drift["agreement"] > 0.9 and drift["relative_error"] < 0.25
 
 
 @pytest.mark.slow

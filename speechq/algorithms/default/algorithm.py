@@ -5,7 +5,8 @@ What it does: run the engine over the first ``stat_subset_size`` items and recor
 recurrent loops into sequence operations: see ``speechq.algorithms.graph``), then let NNCF place FakeQuantize nodes, set
 their ranges from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
 at inference. Recurrent layers then get the shared input/state and weight scales the CPU plugin's int8 RNN
-assumes (``speechq.algorithms.recurrent``).
+assumes (``speechq.algorithms.recurrent``). Last, INT8 and FP32 outputs are compared on calibration inputs, with a
+warning when they drifted far (``speechq.algorithms.drift``; figures in ``drift``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from typing import Sequence
 
 from speechq.algorithms.base import Algorithm, calibration_indices
 from speechq.algorithms.default.nncf_backend import quantize_with_nncf, resolve_ignored_names
+from speechq.algorithms.drift import OutputDrift, check_drift
 from speechq.algorithms.graph import prepare_for_quantization
-from speechq.algorithms.recurrent import align_recurrent_quantizers
+from speechq.algorithms.recurrent import RecurrentAlignment, align_recurrent_quantizers
 from speechq.api.sampler import BatchSampler
 from speechq.errors import ConfigError
 from speechq.model import CompressedModel, compress_model_weights
@@ -30,6 +32,8 @@ class DefaultQuantization(Algorithm):
     """POT's DefaultQuantization on NNCF (see :class:`~speechq.algorithms.params.QuantizationParams`)."""
 
     name = "DefaultQuantization"
+    recurrent_alignments: list[RecurrentAlignment] = []  # noqa: RUF012  (replaced, never mutated)
+    drift: list[OutputDrift] = []  # noqa: RUF012
 
     def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict]:
         """The input dicts the engine feeds ``model`` over the calibration subset."""
@@ -52,6 +56,7 @@ class DefaultQuantization(Algorithm):
         prepared = prepare_for_quantization(model.model)
         quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, False, self.print_progress)
         self.recurrent_alignments = align_recurrent_quantizers(quantized)
+        self.drift = check_drift(prepared, quantized, calibration, outputs=getattr(self._engine, "result_outputs", None))
         result = CompressedModel.from_ov(quantized, name=model.models[0].name)
         if compress_weights:
             compress_model_weights(result)
