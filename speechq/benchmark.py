@@ -26,7 +26,8 @@ class Latency:
 
     Attributes:
         label: what was measured (e.g. ``"INT8"``); median_ms, p10_ms, p90_ms: distribution of run times;
-        runs: timed runs (after warm-up); precision: the inference precision hint used.
+        runs: timed runs (after warm-up); precision: the inference precision the plugin ran with (what it chose
+        when asked for its default: ``bf16`` on CPUs with AVX-512 BF16 or AMX).
     """
 
     label: str
@@ -82,4 +83,6 @@ def measure_latency(
         request.infer(clean[i % len(clean)])
         times.append((time.perf_counter() - start) * 1000.0)
     deciles = statistics.quantiles(times, n=10) if len(times) > 1 else [times[0]] * 9
-    return Latency(label, statistics.median(times), deciles[0], deciles[-1], repeats, precision)
+    hint = compiled.get_property("INFERENCE_PRECISION_HINT")
+    chosen = hint.get_type_name() if isinstance(hint, ov.Type) else str(hint)
+    return Latency(label, statistics.median(times), deciles[0], deciles[-1], repeats, chosen)

@@ -62,8 +62,9 @@ def quantize_markdown(result: QuantizeResult) -> str:
 
 
 def _latency_table(latencies: Any, unit: str) -> list[str]:
-    lines = [f"| latency per {unit} | median (ms) | p10-p90 (ms) | runs |", "|---|---|---|---|"]
-    lines += [f"| {lat.label} | {lat.median_ms:.3f} | {lat.p10_ms:.3f}-{lat.p90_ms:.3f} | {lat.runs} |" for lat in latencies]
+    lines = [f"| latency per {unit} | float layers in | median (ms) | p10-p90 (ms) | runs |", "|---|---|---|---|---|"]
+    lines += [f"| {lat.label} | {lat.precision} | {lat.median_ms:.3f} | {lat.p10_ms:.3f}-{lat.p90_ms:.3f} | {lat.runs} |"
+              for lat in latencies]
     lines.append("")
     lines += [f"- {name}: {ratio:.2f}x" for name, ratio in summarise_latency(latencies).items()]
     return lines

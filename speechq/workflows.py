@@ -21,7 +21,7 @@ from speechq.api.data_loader import DataLoader
 from speechq.api.metric import Metric, MetricGroup
 from speechq.api.sampler import IndexSampler
 from speechq.benchmark import Latency, measure_latency
-from speechq.constants import SAMPLE_RATE_HZ
+from speechq.constants import DEFAULT_STAT_SUBSET_SIZE, SAMPLE_RATE_HZ
 from speechq.engines import IEEngine, StreamingEngine, WindowedEngine
 from speechq.errors import ConfigError
 from speechq.model import CompressedModel, check_output, compress_model_weights, load_model, save_model
@@ -192,6 +192,8 @@ def quantize_and_compare(
     vocabulary = spec.vocabulary(None)
     engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(), engine_config)
     merged = {**spec.quantization_defaults, **dict(params or {})}
+    if "stat_subset_size" not in merged:  # POT's default of 300, without its warning on smaller data sets
+        merged["stat_subset_size"] = min(DEFAULT_STAT_SUBSET_SIZE, len(loader))
     pipeline = create_pipeline([{"name": algorithm, "params": merged}], engine)
     for step in pipeline.algorithms:
         step.print_progress = print_progress
