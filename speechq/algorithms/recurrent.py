@@ -27,6 +27,8 @@ import numpy as np
 import openvino as ov
 from openvino import opset13 as ops
 
+from speechq.algorithms.graph import quantizer_of
+
 __all__ = ["RecurrentAlignment", "align_recurrent_quantizers"]
 
 logger = logging.getLogger(__name__)
@@ -40,7 +42,6 @@ _X, _H = 0, 1
 # 500 held-out test utterances, FP32 47.82%): balance 1 -> +2.73 points, 0.75 -> +1.31, 0.5 -> +1.28,
 # 0.25 -> +0.89, 0 -> +1.45 (the middle values are within the noise of 500 utterances; CER: +0.24 points at 0.5).
 _BALANCE = 0.5
-_PASS_THROUGH = frozenset({"Reshape", "Squeeze", "Unsqueeze", "Transpose"})
 
 
 @dataclass(frozen=True)
@@ -59,16 +60,6 @@ class RecurrentAlignment:
     h_range: tuple[float, float]
     unified_range: tuple[float, float]
     cell_state_fp32: bool
-
-
-def _fake_quantize_above(port: ov.Input) -> tuple[ov.Node | None, ov.Input]:
-    """The FakeQuantize feeding ``port`` through reshapes (or None), and the input port it feeds."""
-    target = port
-    node = port.get_source_output().get_node()
-    while node.get_type_name() in _PASS_THROUGH:
-        target = node.input(0)
-        node = node.input_value(0).get_node()
-    return (node if node.get_type_name() == "FakeQuantize" else None), target
 
 
 def _scalar_ranges(fq: ov.Node) -> tuple[float, float, float, float] | None:
@@ -127,19 +118,20 @@ def _unify_weights(sequence: ov.Node, w_port: int, scale: float) -> bool:
 def _bypass_cell_state_quantizer(sequence: ov.Node, port: int | None) -> bool:
     if port is None:
         return False
-    fq, target = _fake_quantize_above(sequence.input(port))
-    if fq is None:
+    found = quantizer_of(sequence.input(port))
+    if found is None:
         return False
+    target, fq = found
     target.replace_source_output(fq.input_value(0))
     return True
 
 
 def _align(sequence: ov.Node, cell_port: int | None, w_port: int) -> RecurrentAlignment | None:
     cell_fp32 = _bypass_cell_state_quantizer(sequence, cell_port)
-    fx, x_target = _fake_quantize_above(sequence.input(_X))
-    fh, h_target = _fake_quantize_above(sequence.input(_H))
-    if fx is None or fh is None:
+    x_found, h_found = quantizer_of(sequence.input(_X)), quantizer_of(sequence.input(_H))
+    if x_found is None or h_found is None:
         return None
+    (x_target, fx), (h_target, fh) = x_found, h_found
     x_ranges, h_ranges = _scalar_ranges(fx), _scalar_ranges(fh)
     if x_ranges is None or h_ranges is None or fx.get_levels() != fh.get_levels():
         logger.warning("%s: X/H quantizers are not per-tensor with equal levels; left as NNCF placed them",
@@ -154,7 +146,7 @@ def _align(sequence: ov.Node, cell_port: int | None, w_port: int) -> RecurrentAl
         return None
     unified = (min(x_out[0] / scale, h_out[0]), max(x_out[1] / scale, h_out[1]))
     new_x = _new_fake_quantize(fx.input_value(0), fx, (unified[0] * scale, unified[1] * scale, *unified))
-    x_target.replace_source_output(new_x.output(0))  # only this path: fx keeps any other consumer
+    x_target.replace_source_output(new_x.output(0))  # this path only: fx keeps any other consumer
     new_h = _new_fake_quantize(fh.input_value(0), fh, (*unified, *unified))
     h_target.replace_source_output(new_h.output(0))
     return RecurrentAlignment(sequence.get_friendly_name(), scale, x_out, h_out, unified, cell_fp32)

@@ -8,7 +8,8 @@ import pytest
 import speechq as sq
 from speechq.algorithms.default.nncf_backend import quantize_with_nncf
 from speechq.algorithms.graph import prepare_for_quantization
-from speechq.algorithms.recurrent import _fake_quantize_above, align_recurrent_quantizers
+from speechq.algorithms.graph import quantizer_of
+from speechq.algorithms.recurrent import align_recurrent_quantizers
 from speechq.engines import runtime_layers
 from speechq.model import get_core
 from speechq_testing import OMZ_STATE_C, OMZ_STATE_H, ArrayLoader, build_tiny_deepspeech
@@ -57,15 +58,13 @@ def _ranges(fq: ov.Node) -> list[np.ndarray]:
 
 def test_input_and_state_share_one_range_and_weights_share_per_channel_ranges(fake_quantized):
     lstm = _lstm(fake_quantized)
-    fx, _ = _fake_quantize_above(lstm.input(0))
-    fh, _ = _fake_quantize_above(lstm.input(1))
-    assert fx is not None and fh is not None
+    (_, fx), (_, fh) = quantizer_of(lstm.input(0)), quantizer_of(lstm.input(1))
     np.testing.assert_array_equal(_ranges(fx)[2:], _ranges(fh)[2:])  # same output (dequantization) range
     w, r = lstm.input_value(4).get_node(), lstm.input_value(5).get_node()
     assert w.get_type_name() == r.get_type_name() == "FakeQuantize"
     np.testing.assert_array_equal(_ranges(w)[2:], _ranges(r)[2:])
     assert _ranges(w)[3].shape == (1, 4 * HIDDEN, 1)  # still per output channel
-    assert _fake_quantize_above(lstm.input(2))[0] is None  # the cell state is not quantized
+    assert quantizer_of(lstm.input(2)) is None  # the cell state is not quantized
 
 
 def test_aligned_int8_model_runs_the_lstm_in_integer_precision_and_tracks_fp32(algorithm, lstm_model, utterance_features):

@@ -7,14 +7,9 @@ from typing import Iterable
 
 import openvino as ov
 
+from speechq.algorithms.graph import DATA_MOVEMENT, is_fake_quantize, quantizer_ports, single_consumer
+
 __all__ = ["QuantizedLayer", "quantized_layers", "revert_layers"]
-
-# Ops that only move data: an activation FakeQuantize can sit before them, the real consumer is further down.
-_DATA_MOVEMENT = frozenset(
-    {"Reshape", "Transpose", "Squeeze", "Unsqueeze", "Concat", "Split", "VariadicSplit", "StridedSlice", "Gather",
-     "MaxPool", "Broadcast", "Tile", "Pad"}
-)
-
 
 @dataclass(frozen=True)
 class QuantizedLayer:
@@ -35,35 +30,13 @@ class QuantizedLayer:
     consumers: tuple[str, ...]
 
 
-def _is_fake_quantize(node: ov.Node) -> bool:
-    return node.get_type_name() == "FakeQuantize"
-
-
-def _single_consumer(node: ov.Node) -> bool:
-    targets = [t for output in node.outputs() for t in output.get_target_inputs()]
-    return len(targets) == 1 and targets[0].get_node().get_type_name() != "Result"
-
-
-def _quantizer_ports(node: ov.Node) -> list[tuple[ov.Input, ov.Node]]:
-    """(input port to re-source, FakeQuantize) for each input of ``node`` fed by a FakeQuantize, directly or through
-    data-movement nodes that feed only this path."""
-    found = []
-    for node_input in node.inputs():
-        target, source = node_input, node_input.get_source_output().get_node()
-        while source.get_type_name() in _DATA_MOVEMENT and _single_consumer(source) and source.get_input_size() >= 1:
-            target, source = source.input(0), source.input_value(0).get_node()
-        if _is_fake_quantize(source):
-            found.append((target, source))
-    return found
-
-
 def _belongs_to_consumer(node: ov.Node) -> bool:
     """A data-movement node whose quantizer its single consumer claims (see :func:`_quantizer_ports`)."""
-    return node.get_type_name() in _DATA_MOVEMENT and _single_consumer(node)
+    return node.get_type_name() in DATA_MOVEMENT and single_consumer(node)
 
 
 def _compute_consumers(node: ov.Node, seen: set[str] | None = None) -> list[str]:
-    if node.get_type_name() not in _DATA_MOVEMENT:
+    if node.get_type_name() not in DATA_MOVEMENT:
         return [node.get_friendly_name()]
     seen = seen if seen is not None else set()
     found: list[str] = []
@@ -82,9 +55,9 @@ def quantized_layers(model: ov.Model) -> list[QuantizedLayer]:
     topological order."""
     layers = []
     for node in model.get_ordered_ops():
-        if _is_fake_quantize(node) or _belongs_to_consumer(node):
+        if is_fake_quantize(node) or _belongs_to_consumer(node):
             continue
-        if _quantizer_ports(node):
+        if quantizer_ports(node):
             layers.append(QuantizedLayer(node.get_friendly_name(), node.get_type_name(), tuple(_compute_consumers(node))))
     return layers
 
@@ -105,7 +78,7 @@ def revert_layers(model: ov.Model, names: Iterable[str]) -> ov.Model:
         if node.get_friendly_name() not in wanted:
             continue
         found.add(node.get_friendly_name())
-        for target, quantizer in _quantizer_ports(node):
+        for target, quantizer in quantizer_ports(node):
             target.replace_source_output(quantizer.input_value(0))
     missing = wanted - found
     if missing:
