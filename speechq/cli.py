@@ -48,11 +48,15 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--name", help="output model name (default: the input model's file name)")
     q.add_argument("--overwrite", action="store_true", help="replace an existing output model")
     q.add_argument("--no-progress", action="store_true")
+    q.add_argument("--agreement", action="store_true",
+                   help="score INT8 against the FP32 model's own transcripts: -d is then any folder of audio")
     _add_report(q)
 
     e = sub.add_parser("eval", help="WER, CER and real-time factor of one or more models")
     _add_common(e)
     _add_report(e)
+    e.add_argument("--agreement", action="store_true",
+                   help="score every model against the first one's transcripts: -d is then any folder of audio")
     e.add_argument("models", nargs="*", type=Path, help="model files; default: the shipped model of the recipe")
 
     t = sub.add_parser("transcribe", help="audio files or a data set to text")
@@ -118,7 +122,8 @@ def _quantize(args: argparse.Namespace) -> int:
     else:
         spec, model, data = _spec_paths(args)
         job = {"model_path": model, "data": data, "label_dir": args.label_dir, "model_name": args.name,
-               "algorithm": _ALGORITHMS[args.algorithm], "params": params, "engine_config": {"device": args.device}}
+               "algorithm": _ALGORITHMS[args.algorithm], "params": params, "engine_config": {"device": args.device},
+               "agreement": args.agreement}
     if "maximal_drop" in job["params"] and job["algorithm"] != "AccuracyAwareQuantization":
         raise SpeechqError("maximal_drop (--max-drop) needs the AccuracyAwareQuantization algorithm (-a accuracy-aware)")
     result = quantize_and_compare(
@@ -132,30 +137,31 @@ def _quantize(args: argparse.Namespace) -> int:
 def _eval(args: argparse.Namespace) -> int:
     from speechq.model import load_model
     from speechq.report import evaluations_markdown
-    from speechq.workflows import error_rates, evaluate_model, make_decoder, make_engine, make_loader
+    from speechq.workflows import agreement_loader, error_rates, evaluate_model, make_decoder, make_engine, make_loader
 
     spec, default_model, data = _spec_paths(args)
-    models = args.models or [default_model]
-    loader = make_loader(spec, data, args.label_dir)
+    paths = args.models or [default_model]
+    models = [load_model(path) for path in paths]
+    for path, model in zip(paths, models):
+        spec.check_model(model.model, str(path))
+    loader = make_loader(spec, data, args.label_dir, labelled=not args.agreement)
     engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), error_rates(),
                          {"device": args.device})
-    results = []
-    for path in models:
-        model = load_model(path)
-        spec.check_model(model.model, str(path))
-        results.append(evaluate_model(engine, model, str(path)))
+    if args.agreement:
+        agreement_loader(engine, models[0], loader)
+    results = [evaluate_model(engine, model, str(path)) for path, model in zip(paths, models)]
     _print(results, evaluations_markdown(results), args)
     return 0
 
 
 def _transcribe(args: argparse.Namespace) -> int:
     from speechq.model import load_model
-    from speechq.workflows import make_decoder, make_engine, make_loader, transcribe
+    from speechq.workflows import has_transcripts, make_decoder, make_engine, make_loader, transcribe
 
     spec, model_path, data = _spec_paths(args)
     model = load_model(model_path)
     spec.check_model(model.model, str(model_path))
-    loader = make_loader(spec, data, args.label_dir)
+    loader = make_loader(spec, data, args.label_dir, labelled=has_transcripts(data, args.label_dir))
     engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), None, {"device": args.device})
     texts = transcribe(engine, model, loader)
     if args.json:

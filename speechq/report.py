@@ -36,6 +36,8 @@ def evaluations_markdown(evaluations: list[Evaluation]) -> str:
 def quantize_markdown(result: QuantizeResult) -> str:
     """FP32 vs INT8: error rates, weight size, latency (median and p10-p90 spread) and speed-ups."""
     lines = [f"## {result.recipe}: {result.algorithm}", ""]
+    if result.reference != "transcripts":
+        lines += [f"Error rates against the {result.reference} (agreement: FP32 scores 0).", ""]
     lines.append(evaluations_markdown([result.fp32, result.int8]))
     wer_delta = result.int8.metrics.get("wer", math.nan) - result.fp32.metrics.get("wer", math.nan)
     lines += ["", f"WER change INT8 - FP32: {100 * wer_delta:+.2f} percentage points", ""]

@@ -31,6 +31,8 @@ from speechq.zoo.specs import RecipeSpec
 __all__ = [
     "Evaluation",
     "QuantizeResult",
+    "ReferenceLoader",
+    "agreement_loader",
     "evaluate_model",
     "make_decoder",
     "make_engine",
@@ -85,13 +87,57 @@ class QuantizeResult:
     accuracy_aware: AccuracyAwareResult | None = None
     fp32_layers_kept: tuple[str, ...] = field(default_factory=tuple)
     drift: tuple[OutputDrift, ...] = field(default_factory=tuple)
+    reference: str = "transcripts"  # what error rates are measured against ("FP32 transcripts": agreement)
 
 
-def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None = None) -> DataLoader:
-    """The recipe's labelled speech loader over ``data`` (LibriSpeech layout, flat folder + ``label_dir``, or manifest)."""
-    from speechq.data import LibriSpeechDataLoader
+def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None = None,
+                labelled: bool = True) -> DataLoader:
+    """The recipe's speech loader over ``data``: labelled (LibriSpeech layout, flat folder + ``label_dir``, or
+    manifest), or with ``labelled=False`` any folder of audio files (annotations without text)."""
+    from speechq.data import AudioFolderDataLoader, LibriSpeechDataLoader
 
+    if not labelled:
+        if label_dir is not None:
+            raise ConfigError("label_dir (--label-dir) has no use when the audio is scored without its transcripts")
+        return AudioFolderDataLoader(Path(data), features=spec.features())
     return LibriSpeechDataLoader(Path(data), features=spec.features(), label_dir=None if label_dir is None else Path(label_dir))
+
+
+def has_transcripts(data: str | Path, label_dir: str | Path | None = None) -> bool:
+    """Whether ``data`` comes with transcripts: a manifest file, a flat folder with ``label_dir``, or a folder in
+    LibriSpeech's layout (``*.trans.txt`` files)."""
+    path = Path(data)
+    return path.is_file() or label_dir is not None or next(path.rglob("*.trans.txt"), None) is not None
+
+
+class ReferenceLoader(DataLoader):
+    """The items of ``loader`` with other reference transcripts, ``texts[utterance_id]`` (say, the FP32 model's own),
+    so that error rates measure agreement with that reference."""
+
+    def __init__(self, loader: DataLoader, texts: Mapping[str, str]) -> None:
+        super().__init__(loader.config)
+        self._loader, self._texts = loader, dict(texts)
+
+    def __len__(self) -> int:
+        return len(self._loader)
+
+    def __getitem__(self, index: int) -> Any:
+        from speechq.api.types import SpeechAnnotation
+
+        item = self._loader[index]
+        annotation = item[1]
+        return (item[0], SpeechAnnotation(annotation.utterance_id, self._texts[annotation.utterance_id]), *item[2:])
+
+
+def agreement_loader(engine: IEEngine, reference: CompressedModel, loader: DataLoader) -> DataLoader:
+    """``loader`` with ``reference``'s own transcripts as references (the engine's loader and metric are replaced
+    by this and a fresh WER/CER metric): for audio without transcripts, error rates then measure how far another
+    model's transcripts are from the reference model's."""
+    texts = dict(transcribe(engine, reference, loader))
+    agreement = ReferenceLoader(loader, texts)
+    engine.set_data_loader(agreement)
+    engine.set_metric(error_rates())
+    return agreement
 
 
 def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "greedy", lm_path: str | Path | None = None,
@@ -176,8 +222,12 @@ def quantize_and_compare(
     engine_config: Mapping[str, Any] | None = None,
     latency_repeats: int = 30,
     print_progress: bool = False,
+    agreement: bool = False,
 ) -> QuantizeResult:
     """Quantize a model of ``spec``'s family on ``data``, evaluate FP32 and INT8, time both, save INT8 (int8 weights).
+
+    With ``agreement``, ``data`` is any folder of audio and error rates are measured against the FP32 model's own
+    transcripts (FP32 then scores 0; accuracy-aware quantization's ``maximal_drop`` bounds the disagreement).
 
     Everything is validated (model inputs, data, algorithm parameters, output location) before the first
     inference.
@@ -188,9 +238,11 @@ def quantize_and_compare(
     spec.check_model(model.model, str(model_path))
     name = model_name or Path(model_path).stem
     check_output(Path(output_dir), [name], overwrite)
-    loader = make_loader(spec, data, label_dir)
+    loader = make_loader(spec, data, label_dir, labelled=not agreement)
     vocabulary = spec.vocabulary(None)
     engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(), engine_config)
+    if agreement:
+        loader = agreement_loader(engine, model, loader)
     merged = {**spec.quantization_defaults, **dict(params or {})}
     if "stat_subset_size" not in merged:  # POT's default of 300, without its warning on smaller data sets
         merged["stat_subset_size"] = min(DEFAULT_STAT_SUBSET_SIZE, len(loader))
@@ -213,7 +265,7 @@ def quantize_and_compare(
         recipe=spec.name, algorithm=algorithm, params=merged, fp32=fp32, int8=int8, fp32_weight_bytes=fp32_bytes,
         int8_weight_bytes=int8_bytes, latencies=latencies,
         latency_unit="chunk" if spec.engine == "streaming" else "utterance", saved=tuple(saved), accuracy_aware=aaq,
-        drift=tuple(drift),
+        drift=tuple(drift), reference="FP32 transcripts" if agreement else "transcripts",
     )
 
 

@@ -151,3 +151,37 @@ def test_accuracy_aware_reaches_a_tight_drop_by_reverting_the_fewest_layers(tmp_
     assert 1 <= len(aaq["reverted_layers"]) <= 2
     assert aaq["reverted_layers"][0] in aaq["sensitivity"]
     assert (tmp_path / "report" / "sensitivity.png").exists()
+
+
+@pytest.fixture(scope="module")
+def unlabelled_audio(tmp_path_factory) -> Path:
+    """Eight shipped utterances as a bare folder of audio: no transcripts anywhere."""
+    import shutil
+
+    folder = tmp_path_factory.mktemp("unlabelled")
+    for flac in sorted(SPEC.default_data.rglob("*.flac"))[:8]:
+        shutil.copy(flac, folder / flac.name)
+    return folder
+
+
+def test_unlabelled_audio_is_scored_by_agreement_with_fp32(unlabelled_audio, tmp_path):
+    done = _speechq("quantize", "--agreement", "-d", str(unlabelled_audio), "-o", str(tmp_path), "--json", "--no-progress")
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["reference"] == "FP32 transcripts"
+    assert report["fp32"]["metrics"] == {"wer": 0.0, "cer": 0.0} and report["fp32"]["utterances"] == 8
+    assert 0 < report["int8"]["metrics"]["cer"] < 0.15  # INT8 changes some characters, not most
+    done = _speechq("eval", "--agreement", "--json", "-d", str(unlabelled_audio), str(tmp_path / "model.xml"),
+                    str(SPEC.default_model))
+    assert done.returncode == 0, done.stderr
+    first, second = json.loads(done.stdout)
+    assert first["metrics"] == {"wer": 0.0, "cer": 0.0}
+    assert second["metrics"]["cer"] == pytest.approx(report["int8"]["metrics"]["cer"], abs=0.02)
+
+
+def test_transcribe_needs_no_transcripts(unlabelled_audio):
+    done = _speechq("transcribe", "-d", str(unlabelled_audio))
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.strip().splitlines()
+    assert [line.split("\t")[0] for line in lines] == sorted(p.stem for p in unlabelled_audio.iterdir())
+    assert all(line.split("\t")[1].strip() for line in lines)
