@@ -62,6 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     t = sub.add_parser("transcribe", help="audio files or a data set to text")
     _add_common(t)
     t.add_argument("-m", "--model", type=Path)
+    t.add_argument("audio", nargs="*", type=Path, help="audio files or folders (instead of -d)")
 
     b = sub.add_parser("benchmark", help="FP32 vs INT8 latency and throughput of a model pair")
     _add_common(b)
@@ -156,12 +157,17 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _transcribe(args: argparse.Namespace) -> int:
     from speechq.model import load_model
-    from speechq.workflows import has_transcripts, make_decoder, make_engine, make_loader, transcribe
+    from speechq.workflows import ChainLoader, has_transcripts, make_decoder, make_engine, make_loader, transcribe
 
     spec, model_path, data = _spec_paths(args)
     model = load_model(model_path)
     spec.check_model(model.model, str(model_path))
-    loader = make_loader(spec, data, args.label_dir, labelled=has_transcripts(data, args.label_dir))
+    if args.audio:
+        if args.data is not None:
+            raise SpeechqError("give audio files or -d/--data, not both")
+        loader = ChainLoader([make_loader(spec, path, labelled=False) for path in args.audio])
+    else:
+        loader = make_loader(spec, data, args.label_dir, labelled=has_transcripts(data, args.label_dir))
     engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), None, {"device": args.device})
     texts = transcribe(engine, model, loader)
     if args.json:

@@ -31,6 +31,7 @@ from speechq.zoo.specs import RecipeSpec
 __all__ = [
     "Evaluation",
     "QuantizeResult",
+    "ChainLoader",
     "ReferenceLoader",
     "agreement_loader",
     "evaluate_model",
@@ -101,6 +102,24 @@ def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None
             raise ConfigError("label_dir (--label-dir) has no use when the audio is scored without its transcripts")
         return AudioFolderDataLoader(Path(data), features=spec.features())
     return LibriSpeechDataLoader(Path(data), features=spec.features(), label_dir=None if label_dir is None else Path(label_dir))
+
+
+class ChainLoader(DataLoader):
+    """The items of several loaders, one after the other (e.g. one per audio file given on a command line)."""
+
+    def __init__(self, loaders: Sequence[DataLoader]) -> None:
+        super().__init__()
+        self._loaders = list(loaders)
+        self._starts = np.cumsum([0] + [len(loader) for loader in self._loaders])
+
+    def __len__(self) -> int:
+        return int(self._starts[-1])
+
+    def __getitem__(self, index: int) -> Any:
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        which = int(np.searchsorted(self._starts, index, side="right")) - 1
+        return self._loaders[which][index - int(self._starts[which])]
 
 
 def has_transcripts(data: str | Path, label_dir: str | Path | None = None) -> bool:

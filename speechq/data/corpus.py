@@ -117,16 +117,20 @@ def find_audio_utterances(
 ) -> list[Utterance]:
     """Unlabelled utterances (``text=None``) of every audio file under ``root``, checked, sorted by id.
 
-    The id is the path relative to ``root`` without its suffix (``"speaker1/take2"``).
+    The id is the path relative to ``root`` without its suffix (``"speaker1/take2"``); ``root`` may also be one
+    audio file (id: its name without the suffix).
 
     Raises:
         DataError: unreadable files or clashing ids without ``skip_bad``, or no audio at all.
-        ConfigError: ``root`` is not a folder, or an extension does not start with a dot.
+        ConfigError: ``root`` is neither a folder nor an audio file, or an extension does not start with a dot.
     """
     root = Path(root)
-    if not root.is_dir():
-        raise ConfigError(f"{root}: no such audio folder")
     suffixes = _suffixes(extensions)
+    if root.is_file() and root.suffix.lower() in suffixes:
+        checked, problems = _check([Utterance(root.stem, root, None, str(root))], None)
+        return settle(checked, problems, skip_bad, str(root))
+    if not root.is_dir():
+        raise ConfigError(f"{root}: no such audio folder or audio file (extensions {sorted(suffixes)})")
     files = _audio_files(root, suffixes, recursive)
     utterances = [Utterance(f.relative_to(root).with_suffix("").as_posix(), f, None, str(f)) for f in files]
     checked, problems = _check(utterances, None)

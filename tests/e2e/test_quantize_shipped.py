@@ -185,3 +185,15 @@ def test_transcribe_needs_no_transcripts(unlabelled_audio):
     lines = done.stdout.strip().splitlines()
     assert [line.split("\t")[0] for line in lines] == sorted(p.stem for p in unlabelled_audio.iterdir())
     assert all(line.split("\t")[1].strip() for line in lines)
+
+
+def test_transcribe_takes_audio_files(unlabelled_audio, tmp_path):
+    files = sorted(unlabelled_audio.iterdir())[:2]
+    done = _speechq("transcribe", str(files[1]), str(files[0]))
+    assert done.returncode == 0, done.stderr
+    assert [line.split("\t")[0] for line in done.stdout.strip().splitlines()] == [files[1].stem, files[0].stem]
+    not_audio = tmp_path / "notes.txt"
+    not_audio.write_text("hello")
+    done = _speechq("transcribe", str(files[0]), str(not_audio))
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.strip().splitlines()[-1].startswith(f"speechq transcribe: error: {not_audio}: no such audio")
