@@ -6,9 +6,13 @@ import argparse
 import logging
 import sys
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from speechq.errors import SpeechqError
+
+if TYPE_CHECKING:
+    from speechq.api.data_loader import DataLoader
+    from speechq.zoo.specs import RecipeSpec
 
 __all__ = ["main"]
 
@@ -98,7 +102,7 @@ def _print(result: object, markdown: str, args: argparse.Namespace) -> None:
     print(to_json(result) if args.json else markdown)
 
 
-def _spec_paths(args: argparse.Namespace) -> tuple[object, Path, Path]:
+def _spec_paths(args: argparse.Namespace) -> tuple[RecipeSpec, Path, Path]:
     from speechq.zoo import get_recipe
 
     spec = get_recipe(args.recipe)
@@ -162,6 +166,7 @@ def _transcribe(args: argparse.Namespace) -> int:
     spec, model_path, data = _spec_paths(args)
     model = load_model(model_path)
     spec.check_model(model.model, str(model_path))
+    loader: DataLoader
     if args.audio:
         if args.data is not None:
             raise SpeechqError("give audio files or -d/--data, not both")

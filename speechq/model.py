@@ -115,9 +115,16 @@ def _read_part(name: str, model_path: Path, weights_path: Path | None) -> ModelP
         else:
             model = get_core().read_model(str(model_path))
     except Exception as error:  # OpenVINO raises RuntimeError with a multi-line C++ trace
-        first_line = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise ModelError(f"{model_path}: cannot be read as a model ({first_line})") from error
+        raise ModelError(f"{model_path}: cannot be read as a model ({_ov_reason(error)})") from error
     return ModelPart(name=name, model=model)
+
+
+def _ov_reason(error: BaseException) -> str:
+    """The first informative line of an OpenVINO error (its leading ``Exception from src/...`` lines skipped)."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    useful = [line for line in lines if not line.startswith("Exception from ")]
+    reason = (useful or lines or [type(error).__name__])[0]
+    return reason.split(" Available frontends")[0]
 
 
 def load_model(model_config: Mapping[str, Any] | str | os.PathLike[str], target_device: str = "ANY") -> CompressedModel:
@@ -217,7 +224,7 @@ def save_model(
     except OSError as error:
         raise OutputError(f"cannot write model to {save_dir}: {error.strerror or error}") from error
     except RuntimeError as error:
-        raise OutputError(f"cannot write model to {save_dir}: {str(error).strip().splitlines()[0]}") from error
+        raise OutputError(f"cannot write model to {save_dir}: {_ov_reason(error)}") from error
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("saved %s", ", ".join(str(xml) for _, xml, _ in targets))

@@ -81,10 +81,12 @@ OMZ_STATE_C = "cudnn_lstm/rnn/multi_rnn_cell/cell_0/cudnn_compatible_lstm_cell/B
 
 
 def build_tiny_deepspeech(
-    steps: int = 16, hidden: int = 8, seed: int = 0, state_names: tuple[str, str] = ("previous_state_c", "previous_state_h")
+    steps: int = 16, hidden: int = 8, seed: int = 0, state_names: tuple[str, str] = ("previous_state_c", "previous_state_h"),
+    symbols: int = 29,
 ) -> ov.Model:
     """A DeepSpeech-shaped model with OMZ's interface: ``input_node`` [1, steps, 19, 26], ``previous_state_c/h``
-    [1, hidden] -> ``logits`` [steps, 1, 29] (softmax) and the new c/h states; one dense layer, one LSTMSequence."""
+    [1, hidden] -> ``logits`` [steps, 1, symbols] (softmax; DeepSpeech has 29) and the new c/h states; one dense
+    layer, one LSTMSequence."""
     rng = np.random.default_rng(seed)
     c_name, h_name = state_names
     x = ops.parameter([1, steps, 19, 26], np.float32, name="input_node")
@@ -106,9 +108,9 @@ def build_tiny_deepspeech(
     )
     lstm.set_friendly_name("lstm")
     y = ops.reshape(lstm.output(0), ops.constant(np.array([steps, hidden], np.int64)), False)
-    out = ops.matmul(y, ops.constant(rng.normal(size=(hidden, 29)).astype(np.float32)), False, False)
+    out = ops.matmul(y, ops.constant(rng.normal(size=(hidden, symbols)).astype(np.float32)), False, False)
     out.set_friendly_name("dense_out")
-    probs = ops.reshape(ops.softmax(out, 1), ops.constant(np.array([steps, 1, 29], np.int64)), False)
+    probs = ops.reshape(ops.softmax(out, 1), ops.constant(np.array([steps, 1, symbols], np.int64)), False)
     results = []
     for value, name in ((probs.output(0), "logits"), (lstm.output(1), OMZ_STATE_H), (lstm.output(2), OMZ_STATE_C)):
         if name != "logits":

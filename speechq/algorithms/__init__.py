@@ -39,6 +39,6 @@ def create_algorithm(spec: Mapping[str, Any], engine: Engine) -> Algorithm:
         raise ConfigError(f"an algorithm must be a dict {{'name': ..., 'params': {{...}}}}, got {spec!r}")
     check_keys("algorithm", spec, {"name", "params"})
     name = spec.get("name")
-    if name not in ALGORITHMS:
+    if not isinstance(name, str) or name not in ALGORITHMS:
         raise ConfigError(f"unknown algorithm {name!r}; valid algorithms are {sorted(ALGORITHMS)}")
     return ALGORITHMS[name](spec.get("params", {}), engine)

@@ -59,9 +59,12 @@ def audio_info(path: str | Path) -> AudioInfo:
     """Read an audio file's header only (cheap): rate, length, channels.
 
     Raises:
-        DataError: the file is missing, is not audio soundfile can read, or holds no samples.
+        DataError: the file is missing (or a broken symlink / symlink loop), is not audio soundfile can read, or
+            holds no samples.
     """
     path = Path(path)
+    if path.is_symlink() and not path.exists():
+        raise DataError(f"{path}: broken symbolic link or symlink loop (no audio file behind it)")
     if not path.is_file():
         raise DataError(f"{path}: no such audio file")
     try:

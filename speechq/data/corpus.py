@@ -132,6 +132,8 @@ def find_audio_utterances(
     if not root.is_dir():
         raise ConfigError(f"{root}: no such audio folder or audio file (extensions {sorted(suffixes)})")
     files = _audio_files(root, suffixes, recursive)
+    if not files:
+        raise DataError(f"{root}: no audio files ({', '.join(suffixes)}) in this folder{' or below' if recursive else ''}")
     utterances = [Utterance(f.relative_to(root).with_suffix("").as_posix(), f, None, str(f)) for f in files]
     checked, problems = _check(utterances, None)
     return settle(checked, problems, skip_bad, str(root))
@@ -357,8 +359,14 @@ def _suffixes(extensions: Sequence[str]) -> tuple[str, ...]:
 
 
 def _audio_files(root: Path, suffixes: Sequence[str], recursive: bool) -> list[Path]:
+    """Audio files under ``root``; broken symlinks and symlink loops with an audio suffix are kept (and reported
+    by :func:`audio_info`), not silently dropped."""
     candidates = root.rglob("*") if recursive else root.iterdir()
-    return sorted(p for p in candidates if p.suffix.lower() in suffixes and p.is_file())
+    return sorted(p for p in candidates if p.suffix.lower() in suffixes and (p.is_file() or _dangling(p)))
+
+
+def _dangling(path: Path) -> bool:
+    return path.is_symlink() and not path.exists()
 
 
 def _audio_by_folder(files: list[Path]) -> dict[Path, dict[str, list[Path]]]:

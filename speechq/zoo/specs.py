@@ -44,13 +44,24 @@ class RecipeSpec:
     seconds_per_step: float | None = None
 
     def check_model(self, model: ov.Model, where: str) -> None:
-        """Raise ModelError when ``model`` lacks the inputs this recipe feeds."""
+        """Raise ModelError when ``model`` lacks the inputs this recipe feeds, or has no logits output of the
+        vocabulary's size (before the first inference)."""
         names = {p.get_any_name() for p in model.inputs}
         missing = [n for n in self.required_inputs if n not in names]
         if missing:
             raise ModelError(
                 f"{where}: the {self.name} recipe needs inputs {list(self.required_inputs)}, the model has "
                 f"{sorted(names)} (missing {missing})"
+            )
+        symbols = len(self.vocabulary(None))
+        rank = len(self.logits_layout)
+        shapes = [p.get_partial_shape() for p in model.outputs]
+        logits = [s for s in shapes if s.rank.is_static and s.rank.get_length() == rank]
+        if logits and all(s[rank - 1].is_static and s[rank - 1].get_length() != symbols for s in logits):
+            outputs = {p.get_any_name(): str(p.get_partial_shape()) for p in model.outputs}
+            raise ModelError(
+                f"{where}: the {self.name} recipe decodes {symbols} symbols (its vocabulary), but no output of rank "
+                f"{rank} ({self.logits_layout}) has {symbols} entries on its last axis; outputs: {outputs}"
             )
 
 

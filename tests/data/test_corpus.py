@@ -240,5 +240,5 @@ def test_audio_folder_problems(tmp_path: Path, write_audio: WriteAudio, caplog: 
     with pytest.raises(ConfigError, match="extensions"):
         AudioFolderDataLoader(tmp_path / "calib", extensions="wav")  # type: ignore[arg-type]
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="no usable utterances"):
+    with pytest.raises(DataError, match="empty: no audio files"):
         AudioFolderDataLoader(tmp_path / "empty")

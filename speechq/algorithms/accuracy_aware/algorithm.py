@@ -131,7 +131,7 @@ class AccuracyAwareQuantization(Algorithm):
 
     def run(self, model: CompressedModel) -> CompressedModel:
         self._metric, self._higher_better = self._metric_name()
-        self._sensitivity: dict[str, float] = {}
+        self._sensitivity = {}
         self._baseline = self._evaluate(model)
         logger.info("%s: FP32 %s = %.5f", self.name, self._metric, self._baseline.value)
         default = DefaultQuantization(self.params, self._engine)
