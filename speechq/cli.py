@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
@@ -217,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     handlers = {"quantize": _quantize, "eval": _eval, "transcribe": _transcribe, "benchmark": _benchmark, "info": _info}
     handler = handlers[args.command]
+    previous = signal.getsignal(signal.SIGTERM)
+    installed = _interrupt_on_sigterm()
     try:
         _check_report(args)
         return handler(args)
@@ -226,6 +230,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"speechq {args.command}: interrupted; no partial model was written", file=sys.stderr)
         return 130
+    finally:
+        if installed and previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _raise_interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_on_sigterm() -> bool:
+    """Make SIGTERM interrupt like Ctrl-C (exit 130, temporary files removed); False outside the main thread."""
+    if threading.current_thread() is not threading.main_thread():
+        return False
+    signal.signal(signal.SIGTERM, _raise_interrupt)
+    return True
 
 
 if __name__ == "__main__":

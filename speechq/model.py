@@ -194,7 +194,8 @@ def save_model(
     """Write each part as ``<save_path>/<name>.xml`` + ``.bin``, atomically.
 
     Every file is written under a temporary name in ``save_path`` and renamed into place only once all parts are
-    complete, so an error or interruption never leaves a half-written model (nor touches an existing one).
+    complete, so an error or interruption never leaves a half-written model (nor touches an existing one, unless it
+    strikes while the files are renamed over it with ``overwrite``: then the new files renamed so far are removed).
 
     Args:
         model: the model to write.
@@ -215,20 +216,35 @@ def save_model(
     paths = check_output(save_dir, [stem if not model.is_cascade else f"{stem}_{p.name}" for p in model.models], overwrite)
     targets = [(part, xml, binary) for part, (xml, binary) in zip(model.models, paths)]
     staging = Path(tempfile.mkdtemp(prefix=".speechq-save-", dir=save_dir))
+    renaming: list[Path] = []
     try:
         for part, xml, _ in targets:
             ov.save_model(part.model, str(staging / xml.name), compress_to_fp16=False)
         for _, xml, binary in targets:
-            os.replace(staging / binary.name, binary)
-            os.replace(staging / xml.name, xml)
-    except OSError as error:
-        raise OutputError(f"cannot write model to {save_dir}: {error.strerror or error}") from error
-    except RuntimeError as error:
-        raise OutputError(f"cannot write model to {save_dir}: {_ov_reason(error)}") from error
+            for target in (binary, xml):
+                renaming.append(target)  # before the rename: an interruption may strike right after it
+                os.replace(staging / target.name, target)
+    except BaseException as error:  # an error or an interruption (Ctrl-C, SIGTERM in the CLI) while renaming:
+        for target in renaming:  # never leave some parts, or a .bin without its .xml
+            if not (staging / target.name).exists():  # it was moved into place
+                target.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise OutputError(f"cannot write model to {save_dir}: {error.strerror or error}") from error
+        if isinstance(error, RuntimeError):  # OpenVINO's writer says little ("iostream error"): add the free space
+            raise OutputError(f"cannot write model to {save_dir}: {_ov_reason(error)}{_free_space(save_dir)}") from error
+        raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("saved %s", ", ".join(str(xml) for _, xml, _ in targets))
     return [{"name": part.name, "model": str(xml), "weights": str(binary)} for part, xml, binary in targets]
+
+
+def _free_space(folder: Path) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    return f" ({free / 1e6:.1f} MB free on its file system)"
 
 
 def compress_model_weights(model: CompressedModel) -> None:

@@ -7,8 +7,10 @@ frozen results; printing and report files are the caller's business (``speechq.r
 from __future__ import annotations
 
 import logging
+import string
 import tempfile
 import time
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -42,6 +44,7 @@ __all__ = [
     "Throughput",
     "benchmark_models",
     "quantize_and_compare",
+    "spoken_characters",
 ]
 
 logger = logging.getLogger(__name__)
@@ -94,14 +97,31 @@ class QuantizeResult:
 def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None = None,
                 labelled: bool = True) -> DataLoader:
     """The recipe's speech loader over ``data``: labelled (LibriSpeech layout, flat folder + ``label_dir``, or
-    manifest), or with ``labelled=False`` any folder of audio files (annotations without text)."""
+    manifest), or with ``labelled=False`` any folder of audio files (annotations without text). Every file is
+    decoded here (features cached), so NaN, infinite or silent audio is refused before the first inference."""
     from speechq.data import AudioFolderDataLoader, LibriSpeechDataLoader
 
     if not labelled:
         if label_dir is not None:
             raise ConfigError("label_dir (--label-dir) has no use when the audio is scored without its transcripts")
-        return AudioFolderDataLoader(Path(data), features=spec.features())
-    return LibriSpeechDataLoader(Path(data), features=spec.features(), label_dir=None if label_dir is None else Path(label_dir))
+        return AudioFolderDataLoader(Path(data), features=spec.features(), check_audio=True)
+    return LibriSpeechDataLoader(Path(data), features=spec.features(), check_audio=True, alphabet=spoken_characters(spec),
+                                 label_dir=None if label_dir is None else Path(label_dir))
+
+
+_PUNCTUATION = frozenset(c for c in string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u00a1\u00bf"
+                         if unicodedata.category(c).startswith("P"))  # what the English normalisation removes
+
+
+def spoken_characters(spec: RecipeSpec) -> frozenset[str] | None:
+    """Characters a transcript may hold for ``spec``'s model: its one-character tokens (any case), the space, and
+    punctuation (which WER/CER's normalisation removes). A transcript with others (digits, accented letters the
+    model cannot spell) would be scored against text the model can never produce, so the loader refuses it.
+    None where the vocabulary's tokens are not single characters (word pieces): then nothing is checked."""
+    tokens = [t for t in spec.vocabulary(None).tokens if t]
+    if not tokens or any(len(t) != 1 for t in tokens):
+        return None
+    return frozenset(tokens) | {" "} | _PUNCTUATION
 
 
 class ChainLoader(DataLoader):

@@ -73,6 +73,9 @@ def audio_info(path: str | Path) -> AudioInfo:
         raise DataError(f"{path}: not a readable audio file ({_reason(error)})") from error
     if info.frames <= 0:
         raise DataError(f"{path}: zero-length audio (no samples)")
+    if any(line.startswith("data") and "(should be" in line for line in str(info.extra_info).splitlines()):
+        logger.warning("%s: the header announces more audio than the file holds (truncated?); using the %d frames "
+                       "present", path, info.frames)
     return AudioInfo(path, int(info.samplerate), int(info.frames), int(info.channels))
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import subprocess
 import sys
 from pathlib import Path
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
+import pytest
 import soundfile
 
 RATE_HZ = 16_000
@@ -43,6 +44,15 @@ def run_cli(*args: str | Path, timeout: float = 120) -> subprocess.CompletedProc
     """``python -m speechq.cli ARGS`` in a fresh process."""
     return subprocess.run([sys.executable, "-m", "speechq.cli", *map(str, args)], capture_output=True, text=True,
                           timeout=timeout)
+
+
+def slow_rows(rows: list[Any], ids: set[str]) -> list[Any]:
+    """``rows`` (pytest.param) with those whose id is in ``ids`` marked slow: a CLI twin of an API row that checks the
+    same culprit costs a process start (about 2 s: ``import speechq`` loads NNCF), so only a few run by default."""
+    unknown = ids - {row.id for row in rows}
+    assert not unknown, unknown
+    return [pytest.param(*row.values, id=row.id, marks=[*row.marks, pytest.mark.slow]) if row.id in ids else row
+            for row in rows]
 
 
 def last_line(stderr: str) -> str:
