@@ -183,7 +183,14 @@ def _quantize_process(tiny_ir: Path, corpus: Path, out: Path, prefix: Sequence[s
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
     return subprocess.Popen(
         [*prefix, sys.executable, "-m", "speechq.cli", "quantize", "-m", str(tiny_ir), "-d", str(corpus), "-o", str(out),
-         "--no-progress", "-v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+         "--no-progress", "-v"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        preexec_fn=_as_from_a_terminal)
+
+
+def _as_from_a_terminal() -> None:
+    """SIGINT as a command started from a terminal has it. A shell script's background job (a CI runner's, say)
+    inherits SIGINT ignored, and Python then never turns Ctrl-C into KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def _wait_for_line(process: subprocess.Popen[str], marker: str, timeout: float = 60) -> list[str]:
