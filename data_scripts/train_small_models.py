@@ -20,7 +20,12 @@ Usage (the command the shipped model card states)::
     python data_scripts/train_small_models.py --model deepspeech --corpus /work/corpus \\
         --work-dir /work/train-work --out speechq/zoo/deepspeech_small --subset-out speechq/zoo/data/synthetic-test
 
-A Wav2Vec2 part is meant to be added as another ``--model`` choice with its own ``train_*`` entry point.
+``--model wav2vec2``: a small Hugging Face Wav2Vec2ForCTC trained from scratch on the raw waveforms of the same
+split, exported with ``openvino.convert_model`` (``_train_wav2vec2.py``, which shares this script's corpus, scoring,
+LM and subset helpers; it evaluates on the subset the DeepSpeech run wrote)::
+
+    python data_scripts/train_small_models.py --model wav2vec2 --corpus /work/corpus \\
+        --work-dir /work/train-w2v --out speechq/zoo/wav2vec2_small
 """
 
 from __future__ import annotations
@@ -404,9 +409,11 @@ def ir_probabilities(compiled: ov.CompiledModel, mfccs: Sequence[np.ndarray]) ->
     return [chunked_probabilities(compiled, windows_of(m)) for m in mfccs]
 
 
-def make_beam_decoder(arpa: Path, alpha: float, beta: float) -> Callable[[Sequence[np.ndarray]], list[str]]:
-    """Beam search with the word LM (speechq.decoding: pyctcdecode + kenlm); probabilities [T, 29] -> texts."""
-    search = build_beam_decoder(VOCABULARY, arpa, BeamSearchParams(beam_width=BEAM_WIDTH, alpha=alpha, beta=beta))
+def make_beam_decoder(arpa: Path, alpha: float, beta: float, vocabulary: Vocabulary = VOCABULARY
+                      ) -> Callable[[Sequence[np.ndarray]], list[str]]:
+    """Beam search with the word LM (speechq.decoding: pyctcdecode + kenlm); probabilities or logits [T, V] of
+    ``vocabulary``'s symbols (DeepSpeech's 29 by default) -> texts."""
+    search = build_beam_decoder(vocabulary, arpa, BeamSearchParams(beam_width=BEAM_WIDTH, alpha=alpha, beta=beta))
 
     def decode(probs: Sequence[np.ndarray]) -> list[str]:
         return beam_decode_many(search, list(probs), num_workers=BEAM_WORKERS)
@@ -420,12 +427,13 @@ ALPHAS = (0.3, 0.6, 1.0)
 BETAS = (0.5, 1.5, 3.0)
 
 
-def tune_lm_weights(arpa: Path, probs: Sequence[np.ndarray], refs: Sequence[str]) -> tuple[float, float, Scores]:
+def tune_lm_weights(arpa: Path, probs: Sequence[np.ndarray], refs: Sequence[str], vocabulary: Vocabulary = VOCABULARY
+                    ) -> tuple[float, float, Scores]:
     """(alpha, beta) of the small grid with the lowest WER on (dev) ``probs``, and that score."""
     best: tuple[float, float, Scores] | None = None
     for alpha in ALPHAS:
         for beta in BETAS:
-            decode = make_beam_decoder(arpa, alpha, beta)
+            decode = make_beam_decoder(arpa, alpha, beta, vocabulary)
             result = score(refs, decode(probs))
             logger.info("LM alpha %.1f beta %.1f: dev WER %.2f%%", alpha, beta, 100 * result.wer)
             if best is None or result.wer < best[2].wer:
@@ -676,10 +684,13 @@ TUNE_UTTERANCES = 200
 LM_SHIP_BYTES = 1_000_000
 
 
-def build_lm(text_file: Path, order: int, prune_below: int, work_dir: Path) -> Path:
-    """ARPA LM of the training text (interpolated Kneser-Ney, rare top-order n-grams pruned), in the work dir."""
-    arpa = work_dir / f"lm-{order}gram-prune{prune_below}.arpa"
+def build_lm(text_file: Path, order: int, prune_below: int, work_dir: Path, upper_case: bool = False) -> Path:
+    """ARPA LM of the training text (interpolated Kneser-Ney, rare top-order n-grams pruned), in the work dir;
+    words in lower case, or in upper case for vocabularies that spell in capitals (Hugging Face's Wav2Vec2)."""
+    arpa = work_dir / f"lm-{order}gram-prune{prune_below}{'-upper' if upper_case else ''}.arpa"
     sentences = build_arpa_lm.read_sentences(text_file)
+    if upper_case:
+        sentences = [[word.upper() for word in words] for words in sentences]
     arpa.write_text(build_arpa_lm.build_arpa(sentences, order, prune_below), encoding="utf-8")
     logger.info("LM: %s (%d bytes)", arpa, arpa.stat().st_size)
     return arpa
@@ -731,20 +742,23 @@ def run_deepspeech(args: argparse.Namespace) -> None:
         logger.info("%-40s WER %6.2f%%  CER %6.2f%%", name, 100 * s.wer, 100 * s.cer)
 
 
-def parse_settings(items: Sequence[str], parser: argparse.ArgumentParser) -> dict[str, object]:
-    """``NAME=VALUE`` overrides of DeepSpeechConfig, converted to each field's type (tuples: comma-separated)."""
-    defaults = DeepSpeechConfig()
+def parse_settings(items: Sequence[str], parser: argparse.ArgumentParser, config_type: type = DeepSpeechConfig
+                   ) -> dict[str, object]:
+    """``NAME=VALUE`` overrides of a training config (DeepSpeechConfig by default), converted to each field's type
+    (tuples: comma-separated, of the type of their first default element)."""
+    defaults = config_type()
+    fields = [f.name for f in dataclasses.fields(config_type)]
     settings: dict[str, object] = {}
     for item in items:
         name, _, value = item.partition("=")
-        if name not in {f.name for f in dataclasses.fields(DeepSpeechConfig)} or not value:
-            parser.error(f"--set {item!r}: expected NAME=VALUE with NAME one of {[f.name for f in dataclasses.fields(DeepSpeechConfig)]}")
+        if name not in fields or not value:
+            parser.error(f"--set {item!r}: expected NAME=VALUE with NAME one of {fields}")
         current = getattr(defaults, name)
         try:
             if isinstance(current, bool):
                 settings[name] = {"true": True, "false": False, "1": True, "0": False}[value.lower()]
             elif isinstance(current, tuple):
-                settings[name] = tuple(float(v) for v in value.split(","))
+                settings[name] = tuple(type(current[0])(v) for v in value.split(","))
             else:
                 settings[name] = type(current)(value)
         except (ValueError, KeyError):
@@ -754,7 +768,7 @@ def parse_settings(items: Sequence[str], parser: argparse.ArgumentParser) -> dic
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=["deepspeech"], required=True, help="which small model to train")
+    parser.add_argument("--model", choices=["deepspeech", "wav2vec2"], required=True, help="which small model to train")
     parser.add_argument("--corpus", type=Path, default=Path("/work/corpus"), help="LibriSpeech-layout corpus root "
                         "with train/, dev/, test/")
     parser.add_argument("--lm-text", type=Path, default=None, help="training text for the LM, one sentence a line "
@@ -763,16 +777,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lm-order", type=int, default=3)
     parser.add_argument("--lm-prune-below", type=int, default=2, help="drop top-order n-grams seen fewer times")
     parser.add_argument("--work-dir", type=Path, default=Path("/work/train-work"), help="feature cache, checkpoints")
-    parser.add_argument("--out", type=Path, default=Path("speechq/zoo/deepspeech_small"))
-    parser.add_argument("--subset-out", type=Path, default=Path("speechq/zoo/data/synthetic-test"))
+    parser.add_argument("--out", type=Path, default=None, help="model folder (default: speechq/zoo/<model>_small)")
+    parser.add_argument("--subset-out", type=Path, default=Path("speechq/zoo/data/synthetic-test"),
+                        help="shipped test subset: written by the deepspeech run, read by the wav2vec2 run")
     parser.add_argument("--subset-size", type=int, default=60)
     parser.add_argument("--subset-bytes", type=int, default=3_000_000)
     parser.add_argument("--reuse-training", action="store_true", help="export and evaluate the weights a finished "
                         "run left in --work-dir instead of training again (same settings)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
-                        help="override a training setting (DeepSpeechConfig field), e.g. --set epochs=30")
+                        help="override a training setting (DeepSpeechConfig or Wav2Vec2TrainConfig field), "
+                        "e.g. --set epochs=30")
     args = parser.parse_args(argv)
-    args.settings = parse_settings(args.set, parser)
+    if args.model == "wav2vec2":
+        import _train_wav2vec2
+
+        args.settings = parse_settings(args.set, parser, _train_wav2vec2.Wav2Vec2TrainConfig)
+    else:
+        args.settings = parse_settings(args.set, parser)
+    if args.out is None:
+        args.out = Path(f"speechq/zoo/{args.model}_small")
     given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--reuse-training"]
     args.command = "python data_scripts/train_small_models.py " + " ".join(given)
     if args.lm_text is None and not args.no_lm:
@@ -789,6 +812,10 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.model == "deepspeech":
         run_deepspeech(args)
+    elif args.model == "wav2vec2":
+        import _train_wav2vec2  # the Wav2Vec2ForCTC part (sibling module; it shares this script's helpers)
+
+        _train_wav2vec2.run(args)
     return 0
 
 

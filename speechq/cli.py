@@ -152,7 +152,7 @@ def _eval(args: argparse.Namespace) -> int:
     for path, model in zip(paths, models):
         spec.check_model(model.model, str(path))
     loader = make_loader(spec, data, args.label_dir, labelled=not args.agreement)
-    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), error_rates(),
+    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(paths[0]), args.decoder, args.lm), error_rates(),
                          {"device": args.device})
     if args.agreement:
         agreement_loader(engine, models[0], loader)
@@ -175,7 +175,7 @@ def _transcribe(args: argparse.Namespace) -> int:
         loader = ChainLoader([make_loader(spec, path, labelled=False) for path in args.audio])
     else:
         loader = make_loader(spec, data, args.label_dir, labelled=has_transcripts(data, args.label_dir))
-    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary(None), args.decoder, args.lm), None, {"device": args.device})
+    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(model_path), args.decoder, args.lm), None, {"device": args.device})
     texts = transcribe(engine, model, loader)
     if args.json:
         import json

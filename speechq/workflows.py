@@ -278,7 +278,7 @@ def quantize_and_compare(
     name = model_name or Path(model_path).stem
     check_output(Path(output_dir), [name], overwrite)
     loader = make_loader(spec, data, label_dir, labelled=not agreement)
-    vocabulary = spec.vocabulary(None)
+    vocabulary = spec.vocabulary_for(model_path)
     engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(), engine_config)
     if agreement:
         loader = agreement_loader(engine, model, loader)
@@ -487,7 +487,7 @@ def benchmark_models(
     loader = make_loader(spec, data, label_dir)
     count = min(utterances, len(loader))
     subset = _FirstItems(loader, count)
-    decoder = make_decoder(spec, spec.vocabulary(None))
+    decoder = make_decoder(spec, spec.vocabulary_for(fp32_path))
     base = {"device": device, **({} if threads is None else {"num_threads": threads})}
     engine = make_engine(spec, subset, decoder, None, {**base, "inference_precision": "f32"})
     engine.set_model(models["FP32"])

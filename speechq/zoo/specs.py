@@ -24,12 +24,14 @@ class RecipeSpec:
         engine: ``"streaming"`` (recurrent, chunk by chunk with carried state), ``"windowed"`` (whole utterance,
             long audio in windows) or ``"plain"`` (one inference per utterance).
         features: makes the feature transform: audio [N] float32 16 kHz -> model input array.
-        vocabulary: makes the vocabulary, from an optional file.
+        vocabulary: makes the vocabulary, from an optional file (None: the recipe's default vocabulary).
         logits_layout: axes of the logits output, ``"TBV"`` (time, batch, vocabulary) or ``"BTV"``.
         required_inputs: input names a model of this family must have.
         default_model / default_data: what ships with speechq (None where nothing ships).
         quantization_defaults: DefaultQuantization params this family needs (user params override them).
         seconds_per_step: audio seconds per feature time step (for real-time factors of a chunk).
+        vocabulary_file: name of the vocabulary file a model of this family carries beside its ``.xml``
+            (Hugging Face's ``vocab.json``); :meth:`vocabulary_for` reads it when present.
     """
 
     name: str
@@ -42,10 +44,27 @@ class RecipeSpec:
     default_data: Path | None = None
     quantization_defaults: Mapping[str, Any] = field(default_factory=dict)
     seconds_per_step: float | None = None
+    vocabulary_file: str | None = None
+
+    def vocabulary_for(self, model_path: str | Path | None) -> Any:
+        """The vocabulary of the model at ``model_path`` (a model file, or a model folder such as Hugging Face's): the
+        recipe's ``vocabulary_file`` beside the file or inside the folder where the recipe names one and it exists,
+        else the recipe's default vocabulary.
+
+        Raises:
+            ConfigError: the file beside the model is not a valid vocabulary.
+        """
+        if self.vocabulary_file is not None and model_path is not None:
+            folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
+            beside = folder / self.vocabulary_file
+            if beside.is_file():
+                return self.vocabulary(beside)
+        return self.vocabulary(None)
 
     def check_model(self, model: ov.Model, where: str) -> None:
         """Raise ModelError when ``model`` lacks the inputs this recipe feeds, or has no logits output of the
-        vocabulary's size (before the first inference)."""
+        vocabulary's size (before the first inference). ``where`` is the model's path (its vocabulary file, if the
+        recipe has one beside it, sets the size; see :meth:`vocabulary_for`)."""
         names = {p.get_any_name() for p in model.inputs}
         missing = [n for n in self.required_inputs if n not in names]
         if missing:
@@ -53,7 +72,7 @@ class RecipeSpec:
                 f"{where}: the {self.name} recipe needs inputs {list(self.required_inputs)}, the model has "
                 f"{sorted(names)} (missing {missing})"
             )
-        symbols = len(self.vocabulary(None))
+        symbols = len(self.vocabulary_for(where))
         rank = len(self.logits_layout)
         shapes = [p.get_partial_shape() for p in model.outputs]
         logits = [s for s in shapes if s.rank.is_static and s.rank.get_length() == rank]
@@ -77,6 +96,19 @@ def _deepspeech_vocabulary(path: Path | None) -> Any:
     return Vocabulary.from_file(path) if path is not None else Vocabulary.deepspeech()
 
 
+def _wav2vec2_features() -> Callable[..., Any]:
+    from speechq.features import Wav2Vec2Features
+
+    return Wav2Vec2Features()
+
+
+def _wav2vec2_vocabulary(path: Path | None) -> Any:
+    """A Hugging Face ``vocab.json`` (``<pad>`` blank, ``|`` word delimiter): ``path``, or the shipped model's."""
+    from speechq.decoding import Vocabulary
+
+    return Vocabulary.from_file(path if path is not None else ZOO_DIR / "wav2vec2_small" / "vocab.json")
+
+
 RECIPES: Mapping[str, RecipeSpec] = {
     "deepspeech": RecipeSpec(
         name="deepspeech",
@@ -88,6 +120,18 @@ RECIPES: Mapping[str, RecipeSpec] = {
         default_model=ZOO_DIR / "deepspeech_small" / "model.xml",
         default_data=ZOO_DIR / "data" / "synthetic-test",
         seconds_per_step=0.02,
+    ),
+    "wav2vec2": RecipeSpec(
+        name="wav2vec2",
+        engine="windowed",
+        features=_wav2vec2_features,
+        vocabulary=_wav2vec2_vocabulary,
+        logits_layout="BTV",
+        required_inputs=("input_values",),
+        default_model=ZOO_DIR / "wav2vec2_small" / "model.xml",
+        default_data=ZOO_DIR / "data" / "synthetic-test",
+        quantization_defaults={"model_type": "transformer"},
+        vocabulary_file="vocab.json",
     ),
 }
 

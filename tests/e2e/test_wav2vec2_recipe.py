@@ -1,0 +1,103 @@
+"""recipes/wav2vec2.py and ``speechq quantize --recipe wav2vec2`` end to end on the shipped Wav2Vec2 model, and the
+recipe's Hugging Face folder path on a small random Wav2Vec2ForCTC."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+import speechq as sq
+from speechq.engines import runtime_layers
+from speechq.model import get_core
+from speechq.zoo import get_recipe
+
+SPEC = get_recipe("wav2vec2")
+RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "wav2vec2.py"
+MAX_WER_INCREASE = 0.02  # INT8 within 2 WER points of FP32
+pytestmark = pytest.mark.skipif(
+    SPEC.default_model is None or not SPEC.default_model.exists(), reason="the shipped Wav2Vec2 model is not built"
+)
+
+
+@pytest.fixture(scope="module")
+def recipe() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("wav2vec2_recipe", RECIPE)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def recipe_run(recipe: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, float]]:
+    out = tmp_path_factory.mktemp("recipe")
+    return out, recipe.quantize(recipe.parse_args(["-o", str(out)]))
+
+
+@pytest.mark.slow
+def test_recipe_keeps_int8_wer_within_two_points(recipe_run: tuple[Path, dict[str, float]]) -> None:
+    out, result = recipe_run
+    assert 0 <= result["fp32_wer"] < 0.3  # a model that really recognises the shipped speech
+    assert result["int8_wer"] - result["fp32_wer"] <= MAX_WER_INCREASE
+    assert (out / "model.xml").exists() and (out / "vocab.json").read_bytes() == (SPEC.default_model.parent / "vocab.json").read_bytes()
+
+
+@pytest.mark.slow
+def test_recipe_int8_model_runs_int8(recipe_run: tuple[Path, dict[str, float]]) -> None:
+    out, _ = recipe_run
+    compiled = get_core().compile_model(sq.load_model(out / "model.xml").model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    compute = [layer for layer in runtime_layers(compiled) if layer.is_compute]
+    integer = [layer for layer in compute if layer.is_integer]
+    assert any(layer.type == "Convolution" for layer in integer) and any(layer.type == "FullyConnected" for layer in integer)
+    assert len(integer) >= len(compute) // 2
+
+
+def _speechq(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "speechq.cli", *args], capture_output=True, text=True, timeout=1200)
+
+
+@pytest.mark.slow
+def test_cli_quantize_recipe_wav2vec2(tmp_path: Path) -> None:
+    done = _speechq("quantize", "--recipe", "wav2vec2", "--json", "--no-progress", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    fp32, int8 = report["fp32"]["metrics"], report["int8"]["metrics"]
+    assert report["params"]["model_type"] == "transformer"
+    assert 0 <= fp32["wer"] < 0.3 and int8["wer"] - fp32["wer"] <= MAX_WER_INCREASE
+    assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
+    done = _speechq("eval", "--recipe", "wav2vec2", "--json", str(tmp_path / "model.xml"))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["metrics"]["wer"] == pytest.approx(int8["wer"])
+
+
+def test_hugging_face_folder_converts_to_the_recipes_interface(recipe: ModuleType, tmp_path: Path) -> None:
+    torch = pytest.importorskip("torch")
+    transformers = pytest.importorskip("transformers")
+    config = transformers.Wav2Vec2Config(
+        vocab_size=32, hidden_size=16, num_hidden_layers=1, num_attention_heads=2, intermediate_size=32,
+        conv_dim=(8,) * 7, num_conv_pos_embeddings=4, num_conv_pos_embedding_groups=2, feat_extract_norm="group")
+    torch.manual_seed(0)
+    hf_model = transformers.Wav2Vec2ForCTC(config).eval()
+    hf_model.save_pretrained(tmp_path)
+    (tmp_path / "vocab.json").write_bytes((SPEC.default_model.parent / "vocab.json").read_bytes())
+    model = recipe.convert_hf_folder(tmp_path)
+    SPEC.check_model(model, str(tmp_path))
+    audio = sq.wav2vec2_input(np.random.default_rng(0).normal(scale=0.1, size=12_345).astype(np.float32))
+    got = get_core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})({"input_values": audio})["logits"]
+    with torch.no_grad():
+        expected = hf_model(torch.from_numpy(audio)).logits.numpy()
+    np.testing.assert_allclose(got, expected, atol=1e-4)
+    assert len(recipe.first_convolutions(model, 2)) == 2
+
+
+def test_recipe_refuses_a_model_without_vocab_json(recipe: ModuleType, tmp_path: Path) -> None:
+    for suffix in (".xml", ".bin"):
+        (tmp_path / f"model{suffix}").write_bytes(SPEC.default_model.with_suffix(suffix).read_bytes())
+    assert recipe.main(["-m", str(tmp_path / "model.xml"), "-o", str(tmp_path / "out")]) == 2

@@ -1,0 +1,120 @@
+"""The shipped Wav2Vec2ForCTC-architecture model: Hugging Face's interface and vocabulary, a dynamic input length,
+real accuracy on shipped utterances, and the windowed engine agreeing with whole-utterance inference."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import openvino as ov
+import pytest
+
+import speechq as sq
+from speechq.data import Utterance, find_utterances, read_audio
+from speechq.decoding import Vocabulary, greedy_decode
+from speechq.metrics import char_error_rate
+from speechq.workflows import transcribe
+from speechq.zoo import get_recipe
+
+SPEC = get_recipe("wav2vec2")
+ZOO = Path(__file__).resolve().parents[2] / "speechq" / "zoo"
+FOLDER = ZOO / "wav2vec2_small"
+MODEL_XML = FOLDER / "model.xml"
+SUBSET = ZOO / "data" / "synthetic-test"
+HOP_SAMPLES = 320  # 20 ms frames: strides 5 * 2^6
+FEW = 8  # utterances for the accuracy check (every 7th of the shipped subset)
+# Measured on those 8 utterances (FP32, greedy): CER 5.59%. The bound leaves room for CPU-dependent rounding, not
+# for a worse model.
+GREEDY_CER_BOUND = 0.08
+HF_TOKENS = ["<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D", "L", "U", "M",
+             "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z"]  # facebook/wav2vec2-base-960h
+
+pytestmark = pytest.mark.skipif(not MODEL_XML.exists(), reason="the shipped Wav2Vec2 model is not built")
+
+
+@pytest.fixture(scope="module")
+def model() -> ov.Model:
+    return ov.Core().read_model(MODEL_XML)
+
+
+@pytest.fixture(scope="module")
+def compiled(model: ov.Model) -> ov.CompiledModel:
+    return ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+
+
+@pytest.fixture(scope="module")
+def few_utterances() -> list[Utterance]:
+    return find_utterances(SUBSET)[::7][:FEW]
+
+
+def _logits(compiled: ov.CompiledModel, audio: np.ndarray) -> np.ndarray:
+    """Logits [T, 32] of one whole utterance."""
+    return compiled({"input_values": sq.wav2vec2_input(audio)})["logits"][0]
+
+
+def test_interface_is_hugging_faces(model: ov.Model) -> None:
+    [audio], [logits] = model.inputs, model.outputs
+    assert audio.get_names() == {"input_values"} and logits.get_names() == {"logits"}
+    assert audio.get_partial_shape().compatible(ov.PartialShape([1, -1])) and audio.get_partial_shape()[1].is_dynamic
+    shape = logits.get_partial_shape()
+    assert shape.rank.get_length() == 3 and shape[0] == 1 and shape[1].is_dynamic and shape[2] == len(HF_TOKENS)
+    assert audio.get_element_type() == ov.Type.f32 and logits.get_element_type() == ov.Type.f32
+
+
+def test_vocab_json_is_hugging_faces_and_sizes_the_logits(model: ov.Model) -> None:
+    raw = json.loads((FOLDER / "vocab.json").read_text())
+    assert sorted(raw.items(), key=lambda item: item[1]) == [(t, i) for i, t in enumerate(HF_TOKENS)]
+    vocabulary = SPEC.vocabulary(None)
+    assert vocabulary == Vocabulary.from_hf_vocab_json(FOLDER / "vocab.json")
+    assert vocabulary.blank_index == 0 and vocabulary.word_delimiter == "|"
+    assert len(vocabulary) == model.outputs[0].get_partial_shape()[2].get_length()
+    SPEC.check_model(model, str(MODEL_XML))
+
+
+def test_config_json_is_a_wav2vec2_for_ctc_with_20_ms_frames() -> None:
+    config = json.loads((FOLDER / "config.json").read_text())
+    assert config["architectures"] == ["Wav2Vec2ForCTC"] and config["model_type"] == "wav2vec2"
+    assert config["vocab_size"] == len(HF_TOKENS) and config["pad_token_id"] == 0
+    assert int(np.prod(config["conv_stride"])) == HOP_SAMPLES
+
+
+def test_weights_fit_the_size_budget() -> None:
+    assert MODEL_XML.with_suffix(".bin").stat().st_size <= 3_500_000
+
+
+@pytest.mark.parametrize("seconds", [0.5, 1.0, 3.7])
+def test_any_length_runs_with_one_frame_per_20_ms(compiled: ov.CompiledModel, seconds: float) -> None:
+    samples = round(seconds * 16_000)
+    audio = np.random.default_rng(0).normal(scale=0.1, size=samples).astype(np.float32)
+    frames = _logits(compiled, audio).shape[0]
+    assert abs(frames - samples / HOP_SAMPLES) <= 1
+
+
+def test_greedy_cer_on_shipped_utterances(compiled: ov.CompiledModel, few_utterances: list[Utterance]) -> None:
+    vocabulary = SPEC.vocabulary(None)
+    hypotheses = [greedy_decode(_logits(compiled, read_audio(u.audio_path)), vocabulary) for u in few_utterances]
+    references = [u.text or "" for u in few_utterances]
+    assert char_error_rate(references, hypotheses).corpus_rate < GREEDY_CER_BOUND
+
+
+def _windowed_texts(utterances: list[Utterance], tmp_path: Path, **window: int) -> list[str]:
+    """Texts of the windowed engine (the recipe's) on ``utterances``, copied to a LibriSpeech-layout folder."""
+    for u in utterances:
+        speaker, chapter, _ = u.utterance_id.split("-")
+        folder = tmp_path / speaker / chapter
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / u.audio_path.name).write_bytes(u.audio_path.read_bytes())
+        with (folder / f"{speaker}-{chapter}.trans.txt").open("a") as f:
+            f.write(f"{u.utterance_id} {u.text}\n")
+    loader = sq.LibriSpeechDataLoader(tmp_path, features=sq.Wav2Vec2Features())
+    decoder = sq.GreedyCTCDecoder(SPEC.vocabulary(None), layout="BTV")
+    engine = sq.WindowedEngine({"device": "CPU"}, loader, None, postprocess=decoder, **window)
+    return [text for _, text in transcribe(engine, sq.load_model(MODEL_XML), loader)]
+
+
+def test_windowed_engine_equals_whole_utterance_inference(compiled: ov.CompiledModel,
+                                                          few_utterances: list[Utterance], tmp_path: Path) -> None:
+    short = few_utterances[:2]
+    whole = [greedy_decode(_logits(compiled, read_audio(u.audio_path)), SPEC.vocabulary(None)) for u in short]
+    assert _windowed_texts(short, tmp_path) == whole
