@@ -54,12 +54,17 @@ class RecipeSpec:
         Raises:
             ConfigError: the file beside the model is not a valid vocabulary.
         """
-        if self.vocabulary_file is not None and model_path is not None:
-            folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
-            beside = folder / self.vocabulary_file
-            if beside.is_file():
-                return self.vocabulary(beside)
-        return self.vocabulary(None)
+        beside = self.vocabulary_file_of(model_path)
+        return self.vocabulary(beside)
+
+    def vocabulary_file_of(self, model_path: str | Path | None) -> Path | None:
+        """The recipe's ``vocabulary_file`` beside the model file at ``model_path`` (or inside the model folder), if
+        the recipe names one and it exists; else None (the recipe's default vocabulary applies)."""
+        if self.vocabulary_file is None or model_path is None:
+            return None
+        folder = Path(model_path) if Path(model_path).is_dir() else Path(model_path).parent
+        beside = folder / self.vocabulary_file
+        return beside if beside.is_file() else None
 
     def check_model(self, model: ov.Model, where: str) -> None:
         """Raise ModelError when ``model`` lacks the inputs this recipe feeds, or has no logits output of the
