@@ -268,6 +268,19 @@ def cpu_name() -> str:
     return f"{name} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
 
 
+def source_state() -> str:
+    """The commit the benchmark ran on, and whether speechq's sources differed from it."""
+    import subprocess
+
+    def git(*args: str) -> str:
+        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+        return done.stdout.strip() if done.returncode == 0 else ""
+
+    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    dirty = git("status", "--porcelain", "--", "speechq")
+    return commit + (" with uncommitted changes in speechq/" if dirty else "")
+
+
 def log(message: str) -> None:
     print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
 
@@ -402,7 +415,7 @@ def run(settings: Settings) -> dict[str, Any]:
     return {
         "meta": {
             "cpu": cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "command": settings.command, "wall_seconds": time.time() - started, "versions": versions(pot_versions),
+            "command": settings.command, "source": source_state(), "wall_seconds": time.time() - started, "versions": versions(pot_versions),
             "tiny": settings.tiny, "threads": list(settings.threads), "passes": settings.passes,
             "rounds": settings.rounds, "max_drop": settings.max_drop,
             "calibration_data": str(settings.calibration_data), "test_data": str(settings.test_data),

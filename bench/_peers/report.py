@@ -71,13 +71,39 @@ def markdown(summary: dict[str, Any]) -> str:
     meta = summary["meta"]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
     lines = ["# speechq against the tools a user would pick instead (DeepSpeech, INT8 on CPU)", "",
-             f"{meta['cpu']}, {meta['cores']} cores; {meta['date']}; {versions}.", "",
+             f"{meta['cpu']}, {meta['cores']} cores; {meta['date']}; speechq at {meta['source']}; {versions}.", "",
              f"Reproduce: `{meta['command'] or 'python bench/bench_peers.py --out bench/results/peers --with-pot'}` "
              f"({meta['wall_seconds'] / 60:.0f} minutes here).", ""]
     if meta.get("tiny"):
         lines += ["**Tiny setting (a smoke test): the figures mean nothing.**", ""]
-    lines += accuracy_table(summary) + speed_tables(summary) + quantization_tables(summary) + contender_tables(summary)
+    lines += summary_table(summary) + accuracy_table(summary) + speed_tables(summary) + quantization_tables(summary) + contender_tables(summary)
     return "\n".join(lines) + "\n"
+
+
+def summary_table(summary: dict[str, Any]) -> list[str]:
+    """One line per contender: WER on the trained model, 1-thread speed on the largest model measured, cost, size."""
+    speed_key = next((k for k in summary["speed"] if k != "trained" and summary["speed"][k]), "trained")
+    speed = {r["key"]: r for r in summary["speed"].get(speed_key, []) if r["threads"] == 1}
+    default = speed.get("openvino_fp32_default", {}).get("latency_ms", {}).get("median")
+    cost = {r["key"]: r for r in summary["quantization"]
+            if r["model"] == "trained" and r["ok"] and r["calibration_utterances"] == summary["meta"]["calibration_utterances"]}
+    lines = ["## Summary", "",
+             f"WER: shipped small model on the test utterances. Speed: {summary['meta']['models'][speed_key]['title']}, "
+             "1 thread, median latency per 16-step chunk. Cost: quantizing the shipped model.", "",
+             "| contender | WER | vs FP32 (points) | ms per chunk | vs OpenVINO f32 | vs OpenVINO default | quantize s | "
+             "peak RSS MB | on disk |", "|---|---|---|---|---|---|---|---|---|"]
+    for row in summary["accuracy"]:
+        fast, spent = speed.get(row["key"]), cost.get(row["key"])
+        delta = row["wer_vs_fp32_points"]
+        latency = fast["latency_ms"]["median"] if fast else None
+        cells = [row["label"], _pct(row["wer"]), "n/a" if delta is None else f"{delta:+.2f}",
+                 "n/a" if latency is None else f"{latency:.3f}",
+                 _x(fast["speedup_vs_openvino_f32"]) if fast else "n/a",
+                 _x(default / latency) if default and latency else "n/a",
+                 f"{spent['quantize_seconds']:.1f}" if spent else "-", f"{spent['peak_rss_mb']:.0f}" if spent else "-",
+                 _mb(row["size_bytes"])]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines + [""]
 
 
 def accuracy_table(summary: dict[str, Any]) -> list[str]:
@@ -182,30 +208,47 @@ def contender_tables(summary: dict[str, Any]) -> list[str]:
 
 
 # -------------------------------------------------------------------------------------------------------- plot
+def _wrap(label: str) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(label, 30))
+
+
 def plot(summary: dict[str, Any], path: Path) -> Path:
+    """WER per contender, latency per chunk (1 thread, full-size model where measured), and quantization time and
+    peak memory against the calibration subset size."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(2, 2, figsize=(14, 10))
+    figure, axes = plt.subplots(2, 2, figsize=(15, 12))
     accuracy = summary["accuracy"]
     ax = axes[0][0]
-    ax.barh([r["label"] for r in accuracy], [100 * r["wer"] for r in accuracy], color="tab:blue")
-    ax.set_xlabel("WER, % (shipped small model, test utterances)")
+    wers = [100 * r["wer"] for r in accuracy]
+    ax.barh([_wrap(r["label"]) for r in accuracy], wers, color="tab:blue")
+    for y, value in enumerate(wers):
+        ax.text(value, y, f" {value:.1f}", va="center", fontsize=8)
+    ax.set_xlabel("WER, % (shipped small model, test utterances; lower is better)")
     ax.invert_yaxis()
+    ax.tick_params(axis="y", labelsize=8)
     speed_key = next((k for k in summary["speed"] if k != "trained" and summary["speed"][k]), "trained")
-    rows = [r for r in summary["speed"].get(speed_key, []) if r["threads"] == 1]
+    rows = sorted((r for r in summary["speed"].get(speed_key, []) if r["threads"] == 1),
+                  key=lambda r: r["latency_ms"]["median"])
     ax = axes[0][1]
     if rows:
         medians = [r["latency_ms"]["median"] for r in rows]
         errors = [[m - r["latency_ms"]["p10"] for m, r in zip(medians, rows)],
                   [r["latency_ms"]["p90"] - m for m, r in zip(medians, rows)]]
-        ax.barh([r["label"] for r in rows], medians, xerr=errors, color="tab:orange")
+        ax.barh([_wrap(r["label"]) for r in rows], medians, xerr=errors, color="tab:orange")
+        for y, value in enumerate(medians):
+            ax.text(value, y, f" {value:.2f}", va="bottom", fontsize=8)
         ax.invert_yaxis()
-    ax.set_xlabel(f"latency per 16-step chunk, ms, 1 thread ({summary['meta']['models'][speed_key]['title']})")
+        ax.tick_params(axis="y", labelsize=8)
+    ax.set_xlabel(f"latency per 16-step chunk, ms, 1 thread, median and p10-p90\n"
+                  f"({summary['meta']['models'][speed_key]['title']})")
     for ax, field_name, unit in ((axes[1][0], "quantize_seconds", "quantization wall time, s"),
-                                 (axes[1][1], "peak_rss_mb", "peak resident memory, MB")):
+                                 (axes[1][1], "peak_rss_mb", "peak resident memory of the process, MB")):
         by_label: dict[str, list[tuple[int, float]]] = {}
         for row in summary["quantization"]:
             if row["model"] == "trained" and row["ok"]:
@@ -213,12 +256,14 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
         for label, points in by_label.items():
             points.sort()
             ax.plot([p[0] for p in points], [p[1] for p in points], marker="o", label=label)
-        ax.set_xlabel("calibration utterances (shipped model)")
+        ax.set_xlabel("calibration utterances (shipped small model)")
         ax.set_ylabel(unit)
+        ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    figure.suptitle(f"speechq and its peers: {summary['meta']['cpu']}, {summary['meta']['date']}")
+    figure.suptitle(f"speechq and the tools a user would pick instead: {summary['meta']['cpu']}, "
+                    f"{summary['meta']['date']}", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=90)
+    figure.savefig(path, dpi=80)
     plt.close(figure)
     return path
 

@@ -29,7 +29,7 @@ def measure(task: dict[str, Any]) -> dict[str, Any]:
 
     result: dict[str, Any] = {}
     if task.get("wer_data"):
-        runner = make_runner(task["artifact"], max(task["threads"]))
+        runner = make_runner(task["artifact"], 1)  # accuracy does not depend on threads
         result["error_rates"] = error_rates(runner, Utterances.load(Path(task["wer_data"])))
         del runner
     speeds = {}
