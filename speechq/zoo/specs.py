@@ -77,14 +77,16 @@ class RecipeSpec:
                 f"{where}: the {self.name} recipe needs inputs {list(self.required_inputs)}, the model has "
                 f"{sorted(names)} (missing {missing})"
             )
-        symbols = len(self.vocabulary_for(where))
+        vocabulary_file = self.vocabulary_file_of(where)
+        symbols = len(self.vocabulary(vocabulary_file))
+        source = f"its vocabulary {vocabulary_file}" if vocabulary_file is not None else "its vocabulary"
         rank = len(self.logits_layout)
         shapes = [p.get_partial_shape() for p in model.outputs]
         logits = [s for s in shapes if s.rank.is_static and s.rank.get_length() == rank]
         if logits and all(s[rank - 1].is_static and s[rank - 1].get_length() != symbols for s in logits):
             outputs = {p.get_any_name(): str(p.get_partial_shape()) for p in model.outputs}
             raise ModelError(
-                f"{where}: the {self.name} recipe decodes {symbols} symbols (its vocabulary), but no output of rank "
+                f"{where}: the {self.name} recipe decodes {symbols} symbols ({source}), but no output of rank "
                 f"{rank} ({self.logits_layout}) has {symbols} entries on its last axis; outputs: {outputs}"
             )
 
