@@ -21,6 +21,7 @@ F32_BASELINE_PRECISION = "f32"
 DEFAULT_STAT_SUBSET_SIZE = 300
 DEFAULT_STAT_BATCH_SIZE = 1
 DEFAULT_SEED = 0
+DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS = 1  # convolutions on a raw waveform kept FP32 (speechq.algorithms.front_end)
 
 # AccuracyAwareQuantization (POT defaults)
 DEFAULT_MAXIMAL_DROP = 0.01

@@ -57,6 +57,8 @@ __all__ = [
     "Wav2Vec2Features",
     "chunk_steps",
     "context_windows",
+    "deepspeech_dct_matrix",
+    "deepspeech_mel_matrix",
     "deepspeech_mfcc",
     "deepspeech_num_steps",
     "wav2vec2_input",
@@ -163,6 +165,16 @@ def _dct_matrix(inputs: int = DEEPSPEECH_MEL_CHANNELS, outputs: int = DEEPSPEECH
     j = np.arange(inputs)[:, np.newaxis]
     i = np.arange(outputs)[np.newaxis, :]
     return math.sqrt(2.0 / inputs) * np.cos(math.pi / inputs * i * (j + 0.5))
+
+
+def deepspeech_mel_matrix() -> NDArray[np.float64]:
+    """DeepSpeech's ``[257, 40]`` mel filterbank (applied to magnitudes; see :func:`deepspeech_mfcc`)."""
+    return _mel_matrix().copy()
+
+
+def deepspeech_dct_matrix() -> NDArray[np.float64]:
+    """DeepSpeech's ``[40, 26]`` DCT-II (log mel energies -> cepstra; see :func:`deepspeech_mfcc`)."""
+    return _dct_matrix().copy()
 
 
 def deepspeech_mfcc(audio: ArrayLike, pad_end: bool = True) -> NDArray[np.float32]:

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from speechq_testing import LIBRISPEECH_MINI, Accuracy, ArrayLoader, build_mlp, build_tiny_deepspeech
+from speechq_testing import (
+    LIBRISPEECH_MINI,
+    SHIPPED_UTTERANCES,
+    Accuracy,
+    ArrayLoader,
+    build_log_mel_ctc,
+    build_mlp,
+    build_tiny_deepspeech,
+)
 
 import speechq as sq
 
@@ -64,3 +72,15 @@ def utterance_features() -> list[np.ndarray]:
     """Six random 'MFCC context' sequences [T, 19, 26] of 5 to 70 steps (partial last chunks included)."""
     rng = np.random.default_rng(2)
     return [rng.normal(size=(t, 19, 26)).astype(np.float32) for t in (37, 5, 16, 70, 33, 48)]
+
+
+@pytest.fixture(scope="session")
+def log_mel_ctc() -> sq.CompressedModel:
+    """A conv CTC model over DeepSpeech's 29 symbols that computes its log-mel from the waveform (random weights)."""
+    return sq.CompressedModel.from_ov(build_log_mel_ctc(vocabulary=29), "log_mel_ctc")
+
+
+@pytest.fixture(scope="session")
+def shipped_waveforms() -> sq.LibriSpeechDataLoader:
+    """The shipped test utterances (real speech, with transcripts) as raw waveforms [1, N] in [-1, 1]."""
+    return sq.LibriSpeechDataLoader(SHIPPED_UTTERANCES, features=sq.Wav2Vec2Features(do_normalize=False))

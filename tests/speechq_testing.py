@@ -12,6 +12,7 @@ from openvino import opset13 as ops
 import speechq as sq
 
 LIBRISPEECH_MINI = Path(__file__).resolve().parents[1].parent / "shared" / "librispeech-mini"
+SHIPPED_UTTERANCES = Path(__file__).resolve().parents[1] / "speechq" / "zoo" / "data" / "synthetic-test"
 
 
 def build_mlp(seed: int = 0, inputs: int = 64, hidden: int = 64, classes: int = 10) -> ov.Model:
@@ -160,3 +161,43 @@ def build_tiny_conv_ctc(vocabulary: int = 12, seed: int = 0) -> ov.Model:
     result = ops.result(log_probs)
     result.output(0).get_tensor().set_names({"logits"})
     return ov.Model([result], [audio], "tiny_conv_ctc")
+
+
+def _i64(*values: int) -> ov.Node:
+    return ops.constant(np.array(values, np.int64))
+
+
+def build_log_mel_ctc(vocabulary: int = 12, mels: int = 40, channels: int = 64, seed: int = 0,
+                      lengths_input: bool = False, normalise: bool = True) -> ov.Model:
+    """A conv CTC model that computes its own log-mel: ``audio`` [1, N] (dynamic N) -> :func:`log_mel_graph` ->
+    conv1d (kernel 5, ``channels``, ReLU) -> conv1d (kernel 3, ReLU) -> 1x1 conv -> ``logits`` [1, T, vocabulary]
+    log-probabilities. With ``lengths_input``, also ``length`` [1] int64 (samples), whose frame count
+    ``1 + (length - 400) // 160`` comes out as ``logits_length`` [1] int64."""
+    rng = np.random.default_rng(seed)
+    audio = ops.parameter([1, -1], np.float32, name="audio")
+    audio.output(0).get_tensor().set_names({"audio"})
+    from speechq.zoo.architectures import log_mel_graph
+
+    x = ops.transpose(log_mel_graph(audio.output(0), mels, normalise=normalise), _i64(0, 2, 1))  # [1, mels, T]
+    for index, (kernel, inputs) in enumerate(((5, mels), (3, channels))):
+        weight = (rng.normal(size=(channels, inputs, kernel)) / np.sqrt(inputs * kernel)).astype(np.float32)
+        conv = ops.convolution(x, ops.constant(weight), [1], [kernel // 2], [kernel // 2], [1])
+        conv.set_friendly_name(f"conv{index + 1}")
+        bias = ops.constant(rng.normal(0, 0.1, size=(1, channels, 1)).astype(np.float32))
+        x = ops.relu(ops.add(conv, bias))
+    head = ops.convolution(x, ops.constant((rng.normal(size=(vocabulary, channels, 1)) / np.sqrt(channels)).astype(np.float32)),
+                           [1], [0], [0], [1])
+    head.set_friendly_name("head")
+    log_probs = ops.log_softmax(ops.transpose(head, _i64(0, 2, 1)), 2)
+    result = ops.result(log_probs)
+    result.output(0).get_tensor().set_names({"logits"})
+    results, parameters = [result], [audio]
+    if lengths_input:
+        length = ops.parameter([1], np.int64, name="length")
+        length.output(0).get_tensor().set_names({"length"})
+        frames = ops.add(ops.divide(ops.subtract(length, _i64(400)), _i64(160)), _i64(1))
+        frames_result = ops.result(frames)
+        frames_result.output(0).get_tensor().set_names({"logits_length"})
+        results.append(frames_result)
+        parameters.append(length)
+    return ov.Model(results, parameters, "log_mel_ctc")

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 from speechq.constants import (
+    DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS,
     DEFAULT_MAXIMAL_DROP,
     DEFAULT_RANKING_SUBSET_SIZE,
     DEFAULT_SEED,
@@ -39,6 +40,12 @@ def _bool(section: str, key: str, value: Any) -> bool:
 def _choice(section: str, key: str, value: Any, choices: tuple[str, ...]) -> str:
     if not isinstance(value, str) or value not in choices:
         raise ConfigError(f"{section}: {key!r} must be one of {list(choices)}, got {value!r}")
+    return value
+
+
+def _count(section: str, key: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ConfigError(f"{section}: {key!r} must be an integer >= 0, got {value!r}")
     return value
 
 
@@ -147,13 +154,19 @@ def _parse_ignored(section: str, raw: Any) -> tuple[tuple[str, ...], tuple[Ignor
 
 QUANTIZATION_KEYS = frozenset(
     {"target_device", "preset", "stat_subset_size", "stat_batch_size", "shuffle_data", "seed", "ignored",
-     "activations", "weights", "model_type", "use_fast_bias"}
+     "activations", "weights", "model_type", "use_fast_bias", "keep_front_end_fp32", "front_end_waveform_convolutions"}
 )
 
 
 @dataclass(frozen=True)
 class QuantizationParams:
-    """DefaultQuantization's parameters (POT names and defaults)."""
+    """DefaultQuantization's parameters (POT names and defaults), plus speechq's own:
+
+    ``keep_front_end_fp32`` (default true): keep the subgraphs INT8 is known to break in FP32 (an in-graph
+    spectrogram / log-mel front end, the first convolutions on a raw waveform; see
+    :mod:`speechq.algorithms.front_end`); ``front_end_waveform_convolutions`` (default 1): how many convolutions on a
+    raw waveform that keeps. Names in ``ignored.scope`` stay FP32 in any case.
+    """
 
     target_device: str = "ANY"
     preset: str = "performance"
@@ -167,6 +180,8 @@ class QuantizationParams:
     weights: RangeSpec = field(default_factory=RangeSpec)
     model_type: str | None = None
     use_fast_bias: bool = True
+    keep_front_end_fp32: bool = True
+    front_end_waveform_convolutions: int = DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS
 
     @classmethod
     def _fields_from(cls, section: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -191,6 +206,9 @@ class QuantizationParams:
             weights=RangeSpec.parse(f"{section}.weights", params.get("weights", {})),
             model_type=None if model_type is None else _choice(section, "model_type", model_type, ("transformer",)),
             use_fast_bias=_bool(section, "use_fast_bias", params.get("use_fast_bias", True)),
+            keep_front_end_fp32=_bool(section, "keep_front_end_fp32", params.get("keep_front_end_fp32", True)),
+            front_end_waveform_convolutions=_count(section, "front_end_waveform_convolutions", params.get(
+                "front_end_waveform_convolutions", DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS)),
         )
 
     @classmethod

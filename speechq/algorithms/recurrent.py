@@ -133,6 +133,10 @@ def _align(sequence: ov.Node, cell_port: int | None, w_port: int) -> RecurrentAl
         return None
     (x_target, fx), (h_target, fh) = x_found, h_found
     x_ranges, h_ranges = _scalar_ranges(fx), _scalar_ranges(fh)
+    if fh.input_value(0).get_node().get_type_name() == "Constant":
+        logger.info("%s: its initial state H is a constant (NNCF quantized it as a weight); the plugin runs this "
+                    "sequence in f32", sequence.get_friendly_name())
+        return None
     if x_ranges is None or h_ranges is None or fx.get_levels() != fh.get_levels():
         logger.warning("%s: X/H quantizers are not per-tensor with equal levels; left as NNCF placed them",
                        sequence.get_friendly_name())

@@ -19,6 +19,7 @@ import numpy as np
 from speechq.algorithms.accuracy_aware.fake_quantize import quantized_layers, revert_layers
 from speechq.algorithms.base import Algorithm
 from speechq.algorithms.default.algorithm import DefaultQuantization
+from speechq.algorithms.front_end import FrontEndPart
 from speechq.algorithms.params import AccuracyAwareParams
 from speechq.api.metric import metric_directions
 from speechq.api.sampler import IndexSampler
@@ -88,6 +89,7 @@ class AccuracyAwareQuantization(Algorithm):
     def __init__(self, config: Any, engine: Any) -> None:
         super().__init__(config, engine)
         self.result: AccuracyAwareResult | None = None
+        self.front_end: list[FrontEndPart] = []  # kept FP32 by default before any ranking (see DefaultQuantization)
 
     def _metric_name(self) -> tuple[str, bool]:
         if self._engine.metric is None:
@@ -137,6 +139,7 @@ class AccuracyAwareQuantization(Algorithm):
         default = DefaultQuantization(self.params, self._engine)
         default.print_progress = self.print_progress
         current = default.quantize(model, compress_weights=False)
+        self.front_end = default.front_end
         evaluation = self._evaluate(current)
         default_value, drop = evaluation.value, self._drop(evaluation.value)
         logger.info("%s: all layers INT8: %s = %.5f, drop %.5f (maximal_drop %.5f)", self.name, self._metric,

@@ -2,8 +2,10 @@
 
 What it does: run the engine over the first ``stat_subset_size`` items and record every input it feeds the model
 (for a streaming engine, every chunk with the state carried into it), prepare the graph (constant folding,
-recurrent loops into sequence operations: see ``speechq.algorithms.graph``), then let NNCF place FakeQuantize nodes, set
-their ranges from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
+recurrent loops into sequence operations: see ``speechq.algorithms.graph``), find the subgraphs INT8 is known to
+break (an in-graph spectrogram front end, the first convolutions on a raw waveform: ``speechq.algorithms.front_end``)
+and keep them FP32 unless ``keep_front_end_fp32`` is false, then let NNCF place FakeQuantize nodes, set their ranges
+from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
 at inference. Recurrent layers then get the shared input/state and weight scales the CPU plugin's int8 RNN
 assumes (``speechq.algorithms.recurrent``). Last, INT8 and FP32 outputs are compared on calibration inputs, with a
 warning when they drifted far (``speechq.algorithms.drift``; figures in ``drift``).
@@ -14,9 +16,12 @@ from __future__ import annotations
 import logging
 from typing import Sequence
 
+import openvino as ov
+
 from speechq.algorithms.base import Algorithm, calibration_indices
 from speechq.algorithms.default.nncf_backend import quantize_with_nncf, resolve_ignored_names
 from speechq.algorithms.drift import OutputDrift, check_drift
+from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end, front_end_names
 from speechq.algorithms.graph import prepare_for_quantization
 from speechq.algorithms.recurrent import RecurrentAlignment, align_recurrent_quantizers
 from speechq.api.sampler import BatchSampler
@@ -34,6 +39,7 @@ class DefaultQuantization(Algorithm):
     name = "DefaultQuantization"
     recurrent_alignments: list[RecurrentAlignment] = []  # noqa: RUF012  (replaced, never mutated)
     drift: list[OutputDrift] = []  # noqa: RUF012
+    front_end: list[FrontEndPart] = []  # noqa: RUF012  (what the last quantization kept FP32 by default)
 
     def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict]:
         """The input dicts the engine feeds ``model`` over the calibration subset."""
@@ -54,6 +60,8 @@ class DefaultQuantization(Algorithm):
         ignored = resolve_ignored_names(model.model, self.params) + [n for n in extra_ignored]
         calibration = self.calibration_inputs(model, self.print_progress)
         prepared = prepare_for_quantization(model.model)
+        self.front_end = self.find_front_end(prepared)
+        ignored += front_end_names(self.front_end)
         quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, False, self.print_progress)
         self.recurrent_alignments = align_recurrent_quantizers(quantized)
         self.drift = check_drift(prepared, quantized, calibration, outputs=getattr(self._engine, "result_outputs", None))
@@ -61,6 +69,16 @@ class DefaultQuantization(Algorithm):
         if compress_weights:
             compress_model_weights(result)
         return result
+
+    def find_front_end(self, prepared: ov.Model) -> list[FrontEndPart]:
+        """The parts of ``prepared`` kept FP32 by default (none with ``keep_front_end_fp32`` false), logged."""
+        if not self.params.keep_front_end_fp32:
+            return []
+        parts = find_fp32_front_end(prepared, self.params.front_end_waveform_convolutions)
+        for part in parts:
+            logger.info("%s: kept in FP32 by default (keep_front_end_fp32=false quantizes it): %s", self.name,
+                        part.describe())
+        return parts
 
     def run(self, model: CompressedModel) -> CompressedModel:
         return self.quantize(model)

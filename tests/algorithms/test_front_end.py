@@ -1,0 +1,156 @@
+"""The subgraphs INT8 breaks (an in-graph log-mel front end, convolutions on a raw waveform) are found by their
+structure and kept FP32 by DefaultQuantization unless asked otherwise; on real speech that is the difference between
+a working and a wrecked INT8 model."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import openvino as ov
+import pytest
+from openvino import opset13 as ops
+from speechq_testing import build_log_mel_ctc, build_mlp, build_tiny_conv_ctc, build_tiny_deepspeech
+
+import speechq as sq
+from speechq.algorithms.drift import measure_drift
+from speechq.algorithms.front_end import (
+    SPECTRAL_FRONT_END,
+    WAVEFORM_CONVOLUTIONS,
+    find_fp32_front_end,
+    front_end_names,
+)
+from speechq.algorithms.graph import prepare_for_quantization
+from speechq.engines import runtime_layers
+from speechq.model import get_core
+from speechq.zoo.architectures import deepspeech_waveform_graph, random_deepspeech_weights
+
+CALIBRATION = list(range(0, 32, 2))  # shipped utterances: calibrate on the even ones,
+HELD_OUT = list(range(1, 32, 2))  # measure on the odd ones
+
+
+def _runtime_precisions(model: sq.CompressedModel) -> dict[str, str]:
+    """Runtime precision of each compute layer, by the name of the node it came from (an INT8 layer is named
+    ``<node>/DequantizationMultiply``)."""
+    compiled = get_core().compile_model(model.model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    return {name.removesuffix("/DequantizationMultiply"): layer.precision
+            for layer in runtime_layers(compiled) if layer.is_compute for name in layer.original_names}
+
+
+def test_log_mel_front_end_and_the_layer_reading_it_are_found(log_mel_ctc):
+    [part] = find_fp32_front_end(log_mel_ctc.model)
+    assert part.kind == SPECTRAL_FRONT_END and part.anchor == "front_end/log"
+    assert part.layers == ("front_end/mel_filterbank", "conv1")  # the filterbank, then the first layer reading normalised log-mel
+    types = {op.get_friendly_name(): op.get_type_name() for op in log_mel_ctc.model.get_ordered_ops()}
+    kept = {types[name] for name in part.nodes}
+    assert {"RDFT", "Multiply", "ReduceSum", "MatMul", "Log", "ReduceMean", "Subtract", "Divide", "Convolution"} <= kept
+    assert "conv2" not in part.nodes and "head" not in part.nodes and "Relu" not in kept
+    assert [p.layers for p in find_fp32_front_end(log_mel_ctc.model, first_layer=False)] == [("front_end/mel_filterbank",)]
+
+
+def test_mfcc_front_end_keeps_the_dct_as_part_of_the_features():
+    """DeepSpeech's MFCC in the graph: filterbank, log, DCT (a fixed linear map feeding the first layer through
+    the context windows), then the first dense layer."""
+    model = deepspeech_waveform_graph(random_deepspeech_weights(hidden=16))
+    [part] = find_fp32_front_end(prepare_for_quantization(model))
+    assert part.layers == ("front_end/mel_filterbank", "front_end/dct", "layer_1/MatMul")
+    assert "layer_2/MatMul" not in part.nodes and "lstm" not in part.nodes
+
+
+def test_raw_waveform_convolutions_are_found_up_to_the_count():
+    model = build_tiny_conv_ctc()
+    [part] = find_fp32_front_end(model)
+    assert part.kind == WAVEFORM_CONVOLUTIONS and part.anchor == "input_values" and part.layers == ("feature_conv",)
+    assert [p.layers for p in find_fp32_front_end(model, waveform_convolutions=2)] == [("feature_conv", "head")]
+    assert find_fp32_front_end(model, waveform_convolutions=0) == []
+
+
+def test_models_without_a_front_end_keep_nothing(tiny_deepspeech, mlp):
+    assert find_fp32_front_end(tiny_deepspeech.model) == []
+    assert find_fp32_front_end(mlp.model) == []
+    # a log at the output (log of a softmax) is not a front end: its ancestry holds the model's nonlinearities
+    x = ops.parameter([1, 64], np.float32, name="x")
+    hidden = ops.relu(ops.matmul(x, ops.constant(np.ones((64, 8), np.float32)), False, False))
+    log = ops.log(ops.softmax(ops.matmul(hidden, ops.constant(np.ones((8, 4), np.float32)), False, False), 1))
+    assert find_fp32_front_end(ov.Model([ops.result(log)], [x])) == []
+    # features [batch, frames, 80] are not a waveform
+    features = ops.parameter([1, -1, 80], np.float32, name="features")
+    conv = ops.convolution(ops.transpose(features, ops.constant(np.array([0, 2, 1]))),
+                           ops.constant(np.ones((4, 80, 3), np.float32)), [1], [0], [0], [1])
+    assert find_fp32_front_end(ov.Model([ops.result(conv)], [features])) == []
+
+
+def test_front_end_names_are_unique_and_ordered(log_mel_ctc):
+    parts = find_fp32_front_end(log_mel_ctc.model) * 2
+    names = front_end_names(parts)
+    assert names == list(parts[0].nodes)
+
+
+def _quantize(model, loader, **params):
+    engine = sq.IEEngine({}, _Subset(loader, CALIBRATION))
+    algorithm = sq.DefaultQuantization({"stat_subset_size": len(CALIBRATION), **params}, engine)
+    return algorithm, algorithm.run(model)
+
+
+class _Subset(sq.DataLoader):
+    def __init__(self, loader, indices):
+        super().__init__()
+        self._loader, self._indices = loader, indices
+
+    def __len__(self):
+        return len(self._indices)
+
+    def __getitem__(self, index):
+        return self._loader[self._indices[index]]
+
+
+@pytest.fixture(scope="module")
+def held_out_inputs(log_mel_ctc, shipped_waveforms):
+    engine = sq.IEEngine({}, shipped_waveforms)
+    engine.set_model(log_mel_ctc)
+    return engine.collect_model_inputs(sq.IndexSampler(shipped_waveforms, HELD_OUT))
+
+
+def test_default_quantization_keeps_the_front_end_fp32_and_the_model_working(log_mel_ctc, shipped_waveforms,
+                                                                            held_out_inputs, caplog):
+    with caplog.at_level(logging.INFO, logger="speechq.algorithms.default.algorithm"):
+        algorithm, kept = _quantize(log_mel_ctc, shipped_waveforms)
+    assert [part.layers for part in algorithm.front_end] == [("front_end/mel_filterbank", "conv1")]
+    assert "kept in FP32 by default" in caplog.text and "spectral front end from 'front_end/log'" in caplog.text
+    precisions = _runtime_precisions(kept)
+    assert precisions["front_end/mel_filterbank"] == "f32" and precisions["conv1"] == "f32"
+    assert precisions["conv2"] in ("u8", "i8") and precisions["head"] in ("u8", "i8")
+    quantized_all_algorithm, quantized_all = _quantize(log_mel_ctc, shipped_waveforms, keep_front_end_fp32=False)
+    assert quantized_all_algorithm.front_end == []
+    assert _runtime_precisions(quantized_all)["front_end/mel_filterbank"] in ("u8", "i8")
+    # on held-out real speech: the frame-wise most likely symbol
+    [safe] = measure_drift(log_mel_ctc.model, kept.model, held_out_inputs, max_items=len(HELD_OUT))
+    [wrecked] = measure_drift(log_mel_ctc.model, quantized_all.model, held_out_inputs, max_items=len(HELD_OUT))
+    assert safe.agreement > 0.95  # measured 0.98
+    assert wrecked.agreement < 0.7  # measured 0.4: power spectra on an 8-bit grid lose everything quiet
+
+
+def test_user_scope_adds_to_the_front_end_and_false_leaves_only_the_scope(log_mel_ctc, shipped_waveforms):
+    algorithm, model = _quantize(log_mel_ctc, shipped_waveforms, ignored={"scope": ["conv2"]})
+    precisions = _runtime_precisions(model)
+    assert precisions["conv2"] == "f32" and precisions["conv1"] == "f32" and precisions["head"] in ("u8", "i8")
+    _, model = _quantize(log_mel_ctc, shipped_waveforms, keep_front_end_fp32=False, ignored={"scope": ["conv2"]})
+    precisions = _runtime_precisions(model)
+    assert precisions["conv2"] == "f32" and precisions["conv1"] in ("u8", "i8")
+
+
+def test_waveform_convolution_count_is_a_parameter(shipped_waveforms):
+    model = sq.CompressedModel.from_ov(build_tiny_conv_ctc(), "conv")
+    loader = sq.LibriSpeechDataLoader(shipped_waveforms.utterances[0].audio_path.parents[2], features=sq.Wav2Vec2Features())
+    algorithm, default = _quantize(model, loader)
+    assert [part.layers for part in algorithm.front_end] == [("feature_conv",)]
+    assert _runtime_precisions(default)["feature_conv"] == "f32"
+    algorithm, none = _quantize(model, loader, front_end_waveform_convolutions=0)
+    assert algorithm.front_end == [] and _runtime_precisions(none)["feature_conv"] in ("u8", "i8")
+
+
+def test_front_end_parameters_are_checked():
+    with pytest.raises(sq.ConfigError, match="'keep_front_end_fp32' must be true or false, got 'no'"):
+        sq.DefaultQuantization({"keep_front_end_fp32": "no"}, sq.IEEngine({}))
+    with pytest.raises(sq.ConfigError, match="'front_end_waveform_convolutions' must be an integer >= 0, got -1"):
+        sq.DefaultQuantization({"front_end_waveform_convolutions": -1}, sq.IEEngine({}))
