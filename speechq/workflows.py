@@ -19,6 +19,7 @@ import numpy as np
 
 from speechq.algorithms import AccuracyAwareResult
 from speechq.algorithms.drift import OutputDrift, check_drift
+from speechq.algorithms.front_end import FrontEndPart
 from speechq.api.data_loader import DataLoader
 from speechq.api.metric import Metric, MetricGroup
 from speechq.api.sampler import IndexSampler
@@ -89,8 +90,9 @@ class QuantizeResult:
     latency_unit: str
     saved: tuple[Mapping[str, str], ...]
     accuracy_aware: AccuracyAwareResult | None = None
-    fp32_layers_kept: tuple[str, ...] = field(default_factory=tuple)
+    fp32_layers_kept: tuple[str, ...] = field(default_factory=tuple)  # weighted layers of ``front_end``
     drift: tuple[OutputDrift, ...] = field(default_factory=tuple)
+    front_end: tuple[FrontEndPart, ...] = field(default_factory=tuple)  # kept FP32 by default (keep_front_end_fp32)
     reference: str = "transcripts"  # what error rates are measured against ("FP32 transcripts": agreement)
 
 
@@ -305,11 +307,13 @@ def quantize_and_compare(
     probe = engine.collect_model_inputs(IndexSampler(loader, list(range(min(DRIFT_ITEMS, len(loader))))))
     drift = check_drift(model.model, int8_model.model, probe, max_items=10 * DRIFT_ITEMS, outputs=engine.result_outputs)
     aaq = getattr(pipeline.algorithms[0], "result", None)
+    front_end = tuple(getattr(pipeline.algorithms[0], "front_end", ()))
     return QuantizeResult(
         recipe=spec.name, algorithm=algorithm, params=merged, fp32=fp32, int8=int8, fp32_weight_bytes=fp32_bytes,
         int8_weight_bytes=int8_bytes, latencies=latencies,
         latency_unit="chunk" if spec.engine == "streaming" else "utterance", saved=tuple(saved), accuracy_aware=aaq,
-        drift=tuple(drift), reference="FP32 transcripts" if agreement else "transcripts",
+        drift=tuple(drift), reference="FP32 transcripts" if agreement else "transcripts", front_end=front_end,
+        fp32_layers_kept=tuple(layer for part in front_end for layer in part.layers),
     )
 
 
