@@ -22,8 +22,22 @@ _ALGORITHMS = {"default": "DefaultQuantization", "DefaultQuantization": "Default
                "accuracy-aware": "AccuracyAwareQuantization", "AccuracyAwareQuantization": "AccuracyAwareQuantization"}
 
 
+def _add_ctc(parser: argparse.ArgumentParser) -> None:
+    ctc = parser.add_argument_group("--recipe ctc (any CTC model: .xml or .onnx, waveform or log-mel features input)")
+    ctc.add_argument("--vocab", type=Path, help="vocabulary: JSON list, Hugging Face vocab.json or one token per line "
+                     "(default: vocab.json beside the model)")
+    ctc.add_argument("--blank", help="the blank's index or token (default: <pad>/<blank>, else one past the last token)")
+    ctc.add_argument("--word-delimiter", help="the word-boundary token, or 'none' (default: '|' or space if present)")
+    ctc.add_argument("--unit", choices=("word", "token"), help="error rates over words (WER, CER) or tokens (TER); "
+                     "default: words when there is a word delimiter")
+    ctc.add_argument("--layout", choices=("BTV", "TBV"), help="axes of the CTC output (default: from its shape)")
+    ctc.add_argument("--normalize-waveform", action="store_true",
+                     help="zero mean, unit variance per utterance (Hugging Face Wav2Vec2-style models)")
+
+
 def _add_common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--recipe", default="deepspeech", help="model family (default: deepspeech)")
+    parser.add_argument("--recipe", default="deepspeech", help="deepspeech, wav2vec2, or ctc (any CTC model; default: deepspeech)")
+    _add_ctc(parser)
     parser.add_argument("-d", "--data", type=Path, help="LibriSpeech split, flat audio folder, or manifest (.tsv/.jsonl); default: the shipped test set")
     parser.add_argument("--label-dir", type=Path, help="transcripts (.txt) beside a flat audio folder")
     parser.add_argument("--decoder", choices=("greedy", "beam"), default="greedy")
@@ -87,6 +101,8 @@ def _parser() -> argparse.ArgumentParser:
     i = sub.add_parser("info", help="inputs, outputs, state pairs and runtime precision of each layer")
     i.add_argument("model", type=Path)
     i.add_argument("--json", action="store_true")
+    i.add_argument("--recipe", choices=("ctc",), help="also show how the ctc recipe reads the model")
+    _add_ctc(i)
     return parser
 
 
@@ -107,11 +123,27 @@ def _print(result: object, markdown: str, args: argparse.Namespace) -> None:
     print(to_json(result) if args.json else markdown)
 
 
-def _spec_paths(args: argparse.Namespace) -> tuple[RecipeSpec, Path, Path]:
-    from speechq.zoo import get_recipe
+def _recipe(args: argparse.Namespace, model: Path | None) -> RecipeSpec:
+    """The recipe named by --recipe; for ``ctc``, built for ``model`` from the --vocab ... options."""
+    from speechq.zoo import ctc_recipe, get_recipe
 
-    spec = get_recipe(args.recipe)
-    model = getattr(args, "model", None) or spec.default_model
+    if args.recipe != "ctc":
+        return get_recipe(args.recipe)
+    if model is None:
+        raise SpeechqError("the ctc recipe ships no model: give the model (-m/--model, or the model files)")
+    blank = args.blank
+    if blank is not None and blank.lstrip("-").isdigit():
+        blank = int(blank)
+    delimiter = args.word_delimiter
+    return ctc_recipe(model, args.vocab, blank=blank, unit=args.unit, layout=args.layout,
+                      normalize_waveform=args.normalize_waveform,
+                      **({} if delimiter is None else {"word_delimiter": None if delimiter == "none" else delimiter}))
+
+
+def _spec_paths(args: argparse.Namespace) -> tuple[RecipeSpec, Path, Path]:
+    given = getattr(args, "model", None) or (args.models[0] if getattr(args, "models", None) else None)
+    spec = _recipe(args, given)
+    model = given or spec.default_model
     data = args.data or spec.default_data
     if model is None or data is None:
         raise SpeechqError(f"the {spec.name} recipe ships no default model or data: give --model and --data")
@@ -128,7 +160,8 @@ def _quantize(args: argparse.Namespace) -> int:
                                 ("keep_front_end_fp32", False if args.quantize_front_end else None)) if v is not None}
     if args.config is not None:
         job = read_pot_config(args.config)
-        spec = get_recipe(job.pop("recipe"))
+        recipe = job.pop("recipe")
+        spec = _recipe(args, job["model_path"]) if recipe == "ctc" else get_recipe(recipe)
         job["params"] = {**job["params"], **params}
     else:
         spec, model, data = _spec_paths(args)
@@ -156,10 +189,10 @@ def _eval(args: argparse.Namespace) -> int:
     for path, model in zip(paths, models):
         spec.check_model(model.model, str(path))
     loader = make_loader(spec, data, args.label_dir, labelled=not args.agreement)
-    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(paths[0]), args.decoder, args.lm), error_rates(),
-                         {"device": args.device})
+    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(paths[0]), args.decoder, args.lm),
+                         error_rates(spec.unit), {"device": args.device})
     if args.agreement:
-        agreement_loader(engine, models[0], loader)
+        agreement_loader(engine, models[0], loader, spec.unit)
     results = [evaluate_model(engine, model, str(path)) for path, model in zip(paths, models)]
     _print(results, evaluations_markdown(results), args)
     return 0
@@ -194,9 +227,8 @@ def _transcribe(args: argparse.Namespace) -> int:
 def _benchmark(args: argparse.Namespace) -> int:
     from speechq.report import benchmark_markdown
     from speechq.workflows import benchmark_models
-    from speechq.zoo import get_recipe
 
-    spec = get_recipe(args.recipe)
+    spec = _recipe(args, args.fp32)
     data = args.data or spec.default_data
     if data is None:
         raise SpeechqError(f"the {spec.name} recipe ships no default data: give --data")
@@ -211,7 +243,7 @@ def _info(args: argparse.Namespace) -> int:
     from speechq.info import model_info
     from speechq.report import to_json
 
-    info = model_info(args.model)
+    info = model_info(args.model, _recipe(args, args.model) if args.recipe == "ctc" else None)
     print(to_json(info) if args.json else info.markdown())
     return 0
 

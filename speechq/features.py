@@ -1,4 +1,5 @@
-"""Model input features: DeepSpeech MFCC with context windows, and Wav2Vec2's normalised waveform.
+"""Model input features: DeepSpeech MFCC with context windows, Wav2Vec2's normalised waveform, and a standard
+log-mel spectrogram for CTC models that read precomputed features.
 
 Functional core (pure functions on numpy arrays) and thin transform classes that validate their parameters once
 and delegate to the functions.
@@ -61,6 +62,9 @@ __all__ = [
     "deepspeech_mel_matrix",
     "deepspeech_mfcc",
     "deepspeech_num_steps",
+    "LogMelFeatures",
+    "log_mel",
+    "log_mel_num_frames",
     "wav2vec2_input",
 ]
 
@@ -276,6 +280,56 @@ def wav2vec2_input(audio: ArrayLike, do_normalize: bool = True) -> NDArray[np.fl
     return np.asarray(samples, dtype=np.float32)[np.newaxis, :]
 
 
+# ------------------------------------------------------------------------------------------------ log-mel
+_LOG_MEL_OFFSET = 1e-6  # log(energy + offset)
+_NORMALISE_EPSILON = 1e-5  # per-band standard deviation floor (added to the variance)
+
+
+def log_mel_num_frames(num_samples: int, window_samples: int, hop_samples: int) -> int:
+    """Frames of :func:`log_mel`: ``1 + (N - window) // hop`` whole windows, at least 1 (a short clip is
+    zero-padded to one window)."""
+    return 1 + max(0, num_samples - window_samples) // hop_samples
+
+
+@functools.lru_cache(maxsize=8)
+def _slaney_mel_matrix(mels: int, fft_size: int, sample_rate_hz: int) -> NDArray[np.float32]:
+    import librosa
+
+    matrix: NDArray[np.float32] = librosa.filters.mel(sr=sample_rate_hz, n_fft=fft_size, n_mels=mels).T.astype(np.float32)
+    return matrix  # [fft_size // 2 + 1, mels]
+
+
+def log_mel(audio: ArrayLike, mels: int = 80, window_samples: int = 400, hop_samples: int = 160,
+            normalize: bool = True) -> NDArray[np.float32]:
+    """Log-mel spectrogram of one utterance, as NeMo/ESPnet-style CTC models read it.
+
+    Hann windows of ``window_samples`` every ``hop_samples`` (defaults: 25 ms every 10 ms at 16 kHz; only whole
+    windows, see :func:`log_mel_num_frames`), power spectrum of a ``window_samples``-point FFT, librosa's Slaney mel
+    filterbank, ``log(energy + 1e-6)``; with ``normalize`` each band's mean and standard deviation over the
+    utterance are removed (``(x - mean) / sqrt(var + 1e-5)``). The same computation as the in-graph
+    :func:`speechq.zoo.architectures.log_mel_graph`.
+
+    Args:
+        audio: ``[N]`` waveform at 16 kHz, float in [-1, 1].
+
+    Returns:
+        ``[T, mels]`` float32.
+
+    Raises:
+        DataError: ``audio`` is not 1-D real finite samples.
+    """
+    samples = np.asarray(_audio_1d(audio), dtype=np.float32)
+    if len(samples) < window_samples:
+        samples = np.pad(samples, (0, window_samples - len(samples)))
+    frames = np.lib.stride_tricks.sliding_window_view(samples, window_samples)[::hop_samples]
+    power = np.abs(np.fft.rfft(frames * np.hanning(window_samples).astype(np.float32), axis=-1)) ** 2
+    features = np.log(power.astype(np.float32) @ _slaney_mel_matrix(mels, window_samples, SAMPLE_RATE_HZ) + _LOG_MEL_OFFSET)
+    if normalize:
+        centred = features - features.mean(axis=0, keepdims=True)
+        features = centred / np.sqrt((centred * centred).mean(axis=0, keepdims=True) + _NORMALISE_EPSILON)
+    return np.asarray(features, dtype=np.float32)
+
+
 # ---------------------------------------------------------------------------------------- thin transforms
 class DeepSpeechFeatures:
     """audio ``[N]`` float32 16 kHz -> DeepSpeech 0.8.2 input ``[T, 2 * context + 1, 26]`` float32.
@@ -346,3 +400,45 @@ class Wav2Vec2Features:
 
     def __repr__(self) -> str:
         return f"Wav2Vec2Features(do_normalize={self.do_normalize})"
+
+
+class LogMelFeatures:
+    """audio ``[N]`` float32 16 kHz -> log-mel ``[T, mels]`` (``layout="TF"``) or ``[mels, T]`` (``"FT"``) float32
+    (see :func:`log_mel`), for CTC models that read precomputed features ``[batch, T, mels]`` or
+    ``[batch, mels, T]``.
+
+    Attributes:
+        sample_rate_hz: the rate the audio must have (16000).
+        time_axis: axis of the output that runs in frames (0 for ``"TF"``, 1 for ``"FT"``).
+
+    Raises:
+        ConfigError: a size that is not a positive integer, a hop longer than the window, an unknown layout.
+    """
+
+    sample_rate_hz = SAMPLE_RATE_HZ
+
+    def __init__(self, mels: int = 80, window_samples: int = 400, hop_samples: int = 160, normalize: bool = True,
+                 layout: str = "TF") -> None:
+        self.mels = _positive_int(mels, "mels")
+        self.window_samples = _positive_int(window_samples, "window_samples", minimum=2)
+        self.hop_samples = _positive_int(hop_samples, "hop_samples")
+        if self.hop_samples > self.window_samples:
+            raise ConfigError(f"hop_samples ({hop_samples}) must not exceed window_samples ({window_samples})")
+        if not isinstance(normalize, bool):
+            raise ConfigError(f"normalize must be True or False, got {normalize!r}")
+        if layout not in ("TF", "FT"):
+            raise ConfigError(f"layout must be 'TF' (frames, mels) or 'FT' (mels, frames), got {layout!r}")
+        self.normalize, self.layout = normalize, layout
+        self.time_axis = 0 if layout == "TF" else 1
+
+    def num_steps(self, num_samples: int) -> int:
+        """Frames of ``num_samples`` audio samples."""
+        return log_mel_num_frames(num_samples, self.window_samples, self.hop_samples)
+
+    def __call__(self, audio: ArrayLike) -> NDArray[np.float32]:
+        features = log_mel(audio, self.mels, self.window_samples, self.hop_samples, self.normalize)
+        return features if self.layout == "TF" else np.ascontiguousarray(features.T)
+
+    def __repr__(self) -> str:
+        return (f"LogMelFeatures(mels={self.mels}, window_samples={self.window_samples}, "
+                f"hop_samples={self.hop_samples}, normalize={self.normalize}, layout={self.layout!r})")

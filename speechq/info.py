@@ -12,8 +12,9 @@ from speechq.engines import RuntimeLayer, runtime_layers
 from speechq.engines._state_pairs import find_streaming_layout
 from speechq.errors import ModelError
 from speechq.model import get_core, load_model
+from speechq.zoo.specs import RecipeSpec
 
-__all__ = ["ModelInfo", "model_info"]
+__all__ = ["ModelInfo", "model_info", "recipe_usage"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +31,7 @@ class ModelInfo:
     stateful: bool
     layers: tuple[RuntimeLayer, ...]
     front_end: tuple[FrontEndPart, ...] = ()
+    recipe: str | None = None
 
     def precision_counts(self) -> dict[str, int]:
         return dict(Counter(layer.precision for layer in self.layers))
@@ -43,6 +45,8 @@ class ModelInfo:
             lines += ["", "| state output | feeds input |", "|---|---|"]
             lines += [f"| {o} | {i} |" for o, i in self.state_pairs.items()]
         lines += ["", f"stateful (ReadValue/Assign): {'yes' if self.stateful else 'no'}"]
+        if self.recipe:
+            lines += ["", self.recipe]
         if self.front_end:
             lines += ["", "kept in FP32 when quantized (unless keep_front_end_fp32 is false):"]
             lines += [f"- {part.describe()}" for part in self.front_end]
@@ -54,8 +58,20 @@ class ModelInfo:
         return "\n".join(lines)
 
 
-def model_info(path: str | Path) -> ModelInfo:
-    """Describe the model at ``path`` (IR or ONNX)."""
+def recipe_usage(spec: RecipeSpec) -> str:
+    """One line: what ``spec`` feeds the model, which output it decodes and how it scores it."""
+    vocabulary = spec.vocabulary(None)
+    bound = f", frames bounded by {spec.lengths_output!r}" if spec.lengths_output else ""
+    filled = spec.engine_config.get("lengths_inputs", {})
+    lengths = f", fills {sorted(filled)} with the signal's length" if filled else ""
+    return (f"{spec.name} recipe: feeds {spec.required_inputs[0]!r} with {spec.features()!r}{lengths}; decodes "
+            f"{spec.logits_output or 'the output over the vocabulary'!r} ({spec.logits_layout}) over {len(vocabulary)} "
+            f"symbols (blank {vocabulary.blank_index}, word delimiter {vocabulary.word_delimiter!r}){bound}; error "
+            f"rates over {spec.unit}s")
+
+
+def model_info(path: str | Path, recipe: RecipeSpec | None = None) -> ModelInfo:
+    """Describe the model at ``path`` (IR or ONNX), and with ``recipe`` how that recipe runs it."""
     model = load_model(path).model
     try:
         pairs = dict(find_streaming_layout(model).state_map)
@@ -67,4 +83,5 @@ def model_info(path: str | Path) -> ModelInfo:
         path=str(path), inputs=ports(model.inputs), outputs=ports(model.outputs), state_pairs=pairs,
         stateful=bool(model.get_sinks()), layers=tuple(layer for layer in runtime_layers(compiled) if layer.is_compute),
         front_end=tuple(find_fp32_front_end(prepare_for_quantization(model))),
+        recipe=None if recipe is None else recipe_usage(recipe),
     )

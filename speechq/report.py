@@ -22,14 +22,23 @@ def _megabytes(size: int) -> str:
     return f"{size / 1e6:.2f} MB"
 
 
+_RATES = ("wer", "cer", "ter")  # column order of error rates
+
+
+def _rate_names(evaluations: list[Evaluation]) -> list[str]:
+    """The error rates the evaluations hold (WER and CER, or token error rate), in table order."""
+    present = {name for e in evaluations for name in e.metrics}
+    return [name for name in _RATES if name in present] or ["wer", "cer"]
+
+
 def evaluations_markdown(evaluations: list[Evaluation]) -> str:
-    """A table of WER, CER and real-time factor, one row per model."""
-    rows = ["| model | WER | CER | utterances | audio (s) | real-time factor |", "|---|---|---|---|---|---|"]
+    """A table of error rates (WER and CER, or TER) and real-time factor, one row per model."""
+    names = _rate_names(evaluations)
+    rows = [f"| model | {' | '.join(n.upper() for n in names)} | utterances | audio (s) | real-time factor |",
+            "|---|" + "---|" * len(names) + "---|---|---|"]
     for e in evaluations:
-        rows.append(
-            f"| {e.label} | {_percent(e.metrics.get('wer'))} | {_percent(e.metrics.get('cer'))} | {e.utterances} "
-            f"| {e.audio_seconds:.1f} | {e.real_time_factor:.4f} |"
-        )
+        rates = " | ".join(_percent(e.metrics.get(n)) for n in names)
+        rows.append(f"| {e.label} | {rates} | {e.utterances} | {e.audio_seconds:.1f} | {e.real_time_factor:.4f} |")
     return "\n".join(rows)
 
 
@@ -39,8 +48,9 @@ def quantize_markdown(result: QuantizeResult) -> str:
     if result.reference != "transcripts":
         lines += [f"Error rates against the {result.reference} (agreement: FP32 scores 0).", ""]
     lines.append(evaluations_markdown([result.fp32, result.int8]))
-    wer_delta = result.int8.metrics.get("wer", math.nan) - result.fp32.metrics.get("wer", math.nan)
-    lines += ["", f"WER change INT8 - FP32: {100 * wer_delta:+.2f} percentage points", ""]
+    rate = _rate_names([result.fp32, result.int8])[0]
+    delta = result.int8.metrics.get(rate, math.nan) - result.fp32.metrics.get(rate, math.nan)
+    lines += ["", f"{rate.upper()} change INT8 - FP32: {100 * delta:+.2f} percentage points", ""]
     lines += [
         "| weights | size |", "|---|---|",
         f"| FP32 | {_megabytes(result.fp32_weight_bytes)} |",

@@ -170,14 +170,14 @@ class ReferenceLoader(DataLoader):
         return (item[0], SpeechAnnotation(annotation.utterance_id, self._texts[annotation.utterance_id]), *item[2:])
 
 
-def agreement_loader(engine: IEEngine, reference: CompressedModel, loader: DataLoader) -> DataLoader:
+def agreement_loader(engine: IEEngine, reference: CompressedModel, loader: DataLoader, unit: str = "word") -> DataLoader:
     """``loader`` with ``reference``'s own transcripts as references (the engine's loader and metric are replaced
-    by this and a fresh WER/CER metric): for audio without transcripts, error rates then measure how far another
-    model's transcripts are from the reference model's."""
+    by this and a fresh error-rate metric over ``unit``): for audio without transcripts, error rates then measure how
+    far another model's transcripts are from the reference model's."""
     texts = dict(transcribe(engine, reference, loader))
     agreement = ReferenceLoader(loader, texts)
     engine.set_data_loader(agreement)
-    engine.set_metric(error_rates())
+    engine.set_metric(error_rates(unit))
     return agreement
 
 
@@ -186,26 +186,36 @@ def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "greedy", lm_
     """A CTC decoder usable as the engine's ``postprocess``: ``greedy`` or ``beam`` (optionally with a KenLM model)."""
     from speechq.decoding import BeamSearchCTCDecoder, GreedyCTCDecoder
 
+    outputs = {"logits_output": spec.logits_output, "lengths_output": spec.lengths_output}
     if decoder == "greedy":
         if lm_path is not None:
             raise ConfigError("--lm needs the beam decoder (--decoder beam)")
-        return GreedyCTCDecoder(vocabulary, layout=spec.logits_layout)
+        return GreedyCTCDecoder(vocabulary, layout=spec.logits_layout, **outputs)
     if decoder == "beam":
-        return BeamSearchCTCDecoder(vocabulary, layout=spec.logits_layout, kenlm_model_path=lm_path, beam_width=beam_width)
+        return BeamSearchCTCDecoder(vocabulary, layout=spec.logits_layout, kenlm_model_path=lm_path,
+                                    beam_width=beam_width, **outputs)
     raise ConfigError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")
 
 
-def error_rates() -> Metric:
-    """Corpus-level WER and CER."""
-    from speechq.metrics import CharErrorRate, WordErrorRate
+def error_rates(unit: str = "word") -> Metric:
+    """Corpus-level WER and CER (``unit="word"``), or token error rate (``"token"``: space-separated tokens).
 
-    return MetricGroup(WordErrorRate(), CharErrorRate())
+    Raises:
+        ConfigError: another unit.
+    """
+    from speechq.metrics import CharErrorRate, TokenErrorRate, WordErrorRate
+
+    if unit == "word":
+        return MetricGroup(WordErrorRate(), CharErrorRate())
+    if unit == "token":
+        return MetricGroup(TokenErrorRate())
+    raise ConfigError(f"error rates are over 'word' or 'token', got {unit!r}")
 
 
 def make_engine(spec: RecipeSpec, loader: DataLoader | None, decoder: Any, metric: Metric | None = None,
                 engine_config: Mapping[str, Any] | None = None) -> IEEngine:
     """The engine a recipe runs its models with (streaming, windowed or plain), decoding with ``decoder``."""
-    config = dict(engine_config or {})
+    config = {**spec.engine_config, **dict(engine_config or {})}
     kinds = {"streaming": StreamingEngine, "windowed": WindowedEngine, "plain": IEEngine}
     return kinds[spec.engine](config, loader, metric, postprocess=decoder)
 
@@ -284,9 +294,10 @@ def quantize_and_compare(
         _check_vocabulary_copy(vocabulary_file, Path(output_dir), overwrite)
     loader = make_loader(spec, data, label_dir, labelled=not agreement)
     vocabulary = spec.vocabulary_for(model_path)
-    engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(), engine_config)
+    engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(spec.unit),
+                         engine_config)
     if agreement:
-        loader = agreement_loader(engine, model, loader)
+        loader = agreement_loader(engine, model, loader, spec.unit)
     merged = {**spec.quantization_defaults, **dict(params or {})}
     if "stat_subset_size" not in merged:  # POT's default of 300, without its warning on smaller data sets
         merged["stat_subset_size"] = min(DEFAULT_STAT_SUBSET_SIZE, len(loader))

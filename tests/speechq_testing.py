@@ -201,3 +201,22 @@ def build_log_mel_ctc(vocabulary: int = 12, mels: int = 40, channels: int = 64, 
         results.append(frames_result)
         parameters.append(length)
     return ov.Model(results, parameters, "log_mel_ctc")
+
+
+def build_features_ctc(vocabulary: int = 29, mels: int = 40, layout: str = "TF", seed: int = 0,
+                       time_major: bool = False) -> ov.Model:
+    """A CTC model on precomputed features: ``features`` [1, T, mels] (``TF``) or [1, mels, T] (``FT``), T dynamic
+    -> conv1d (kernel 3, 32 channels, ReLU) -> 1x1 conv -> ``logits`` [1, T, vocabulary] softmax probabilities, or
+    [T, 1, vocabulary] with ``time_major``."""
+    rng = np.random.default_rng(seed)
+    shape = [1, -1, mels] if layout == "TF" else [1, mels, -1]
+    features = ops.parameter(shape, np.float32, name="features")
+    features.output(0).get_tensor().set_names({"features"})
+    x = ops.transpose(features, _i64(0, 2, 1)) if layout == "TF" else features
+    hidden = ops.relu(ops.convolution(x, ops.constant((rng.normal(size=(32, mels, 3)) / 8).astype(np.float32)),
+                                      [1], [1], [1], [1]))
+    scores = ops.convolution(hidden, ops.constant(rng.normal(size=(vocabulary, 32, 1)).astype(np.float32)), [1], [0], [0], [1])
+    probs = ops.softmax(ops.transpose(scores, _i64(2, 0, 1) if time_major else _i64(0, 2, 1)), 2)
+    result = ops.result(probs)
+    result.output(0).get_tensor().set_names({"logits"})
+    return ov.Model([result], [features], "features_ctc")

@@ -250,3 +250,30 @@ def test_streaming_chunks_equal_whole_utterance_features(speech: np.ndarray) -> 
     whole = F.deepspeech_mfcc(speech)
     prefix_samples = 320 * 40 + 192  # exactly 40 whole windows
     np.testing.assert_array_equal(F.deepspeech_mfcc(speech[:prefix_samples])[:40], whole[:40])
+
+
+def test_log_mel_equals_the_in_graph_front_end(speech: np.ndarray) -> None:
+    """The features speechq computes for a features-input model are what ``log_mel_graph`` computes in a graph."""
+    import openvino as ov
+    from openvino import opset13 as ops
+
+    from speechq.zoo.architectures import log_mel_graph
+
+    audio = ops.parameter([1, -1], np.float32, name="audio")
+    compiled = ov.Core().compile_model(ov.Model([ops.result(log_mel_graph(audio.output(0), 40))], [audio]), "CPU",
+                                       {"INFERENCE_PRECISION_HINT": "f32"})
+    for samples in (len(speech), 16_000, 16_161):
+        expected = F.log_mel(speech[:samples], mels=40)
+        assert expected.shape == (F.log_mel_num_frames(samples, 400, 160), 40)
+        np.testing.assert_allclose(compiled(speech[np.newaxis, :samples])[0][0], expected, atol=1e-4)
+
+
+def test_log_mel_transform_layouts_and_checks(speech: np.ndarray) -> None:
+    frames_first = F.LogMelFeatures(mels=40)(speech[:16_000])
+    assert frames_first.shape == (98, 40) and F.LogMelFeatures(mels=40).num_steps(16_000) == 98
+    np.testing.assert_array_equal(F.LogMelFeatures(mels=40, layout="FT")(speech[:16_000]), frames_first.T)
+    np.testing.assert_allclose(frames_first.mean(axis=0), 0.0, atol=1e-4)  # normalised per band
+    with pytest.raises(ConfigError, match=r"layout must be 'TF'"):
+        F.LogMelFeatures(layout="BTF")
+    with pytest.raises(ConfigError, match=r"hop_samples \(500\) must not exceed window_samples \(400\)"):
+        F.LogMelFeatures(hop_samples=500)

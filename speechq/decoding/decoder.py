@@ -31,6 +31,7 @@ __all__ = [
     "Metadata",
     "select_logits",
     "to_batch_major",
+    "model_lengths",
     "valid_lengths_from_metadata",
 ]
 
@@ -149,19 +150,40 @@ def _named(outputs: Outputs) -> dict[str, NDArray[Any]]:
 
 
 # -------------------------------------------------------------------- decoders
+def model_lengths(outputs: Outputs, lengths_output: str, batch: int, frames: int) -> list[int]:
+    """Each item's valid output frames from the model's own output-lengths tensor (``[B]`` or ``[B, 1]``
+    integers), capped at ``frames``.
+
+    Raises:
+        ModelError: no output of that name. DataError: not ``batch`` integers, or a negative one.
+    """
+    named = _named(outputs)
+    if lengths_output not in named:
+        raise ModelError(f"lengths_output {lengths_output!r} is not a model output; outputs are {list(named)}")
+    values = np.asarray(named[lengths_output]).reshape(-1)
+    if values.size != batch or not np.issubdtype(values.dtype, np.integer) or (values < 0).any():
+        raise DataError(f"model output {lengths_output!r} must hold {batch} non-negative integer frame counts, got "
+                        f"{values.tolist()[:5]} ({values.dtype})")
+    return [min(int(v), frames) for v in values]
+
+
 class _LogitsDecoder:
     """Holds the vocabulary, layout and output choice; turns a batch into ``([B, T, V], lengths)``."""
 
-    def __init__(self, vocab: Vocabulary, layout: str, logits_output: str | int | None) -> None:
+    def __init__(self, vocab: Vocabulary, layout: str, logits_output: str | int | None,
+                 lengths_output: str | None = None) -> None:
         if not isinstance(vocab, Vocabulary):
             raise ConfigError(f"vocab must be a speechq Vocabulary, got {type(vocab).__name__}")
         if layout not in LAYOUTS:
             raise ConfigError(f"layout must be one of {LAYOUTS}, got {layout!r}")
         if logits_output is not None and (isinstance(logits_output, bool) or not isinstance(logits_output, (str, int))):
             raise ConfigError(f"logits_output must be an output name, an output index or None, got {logits_output!r}")
+        if lengths_output is not None and not isinstance(lengths_output, str):
+            raise ConfigError(f"lengths_output must be an output name or None, got {lengths_output!r}")
         self.vocab = vocab
         self.layout = layout
         self.logits_output = logits_output
+        self.lengths_output = lengths_output
 
     def batch_logits(self, outputs: Outputs, metadata: Metadata) -> tuple[NDArray[Any], list[int | None]]:
         """``([B, T, V] logits, B valid lengths)`` of one batch.
@@ -172,7 +194,11 @@ class _LogitsDecoder:
         name, array = select_logits(outputs, self.logits_output, self.vocab.size, len(self.layout))
         self.vocab.check_output_size(array.shape[-1] if array.ndim else 0, f"model output {name!r}")
         logits = to_batch_major(array, self.layout, f"model output {name!r}")
-        return logits, valid_lengths_from_metadata(metadata, logits.shape[0])
+        lengths = valid_lengths_from_metadata(metadata, logits.shape[0])
+        if self.lengths_output is None:
+            return logits, lengths
+        bounds = model_lengths(outputs, self.lengths_output, logits.shape[0], logits.shape[1])
+        return logits, [bound if given is None else min(int(given), bound) for given, bound in zip(lengths, bounds)]
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.vocab.size} symbols, layout={self.layout!r})"
@@ -185,13 +211,15 @@ class GreedyCTCDecoder(_LogitsDecoder):
         vocab: the model's vocabulary.
         layout: ``"BTV"``, ``"TBV"`` or ``"TV"`` (see the module docstring).
         logits_output: the logits output's name or index; ``None``: the first output that fits the vocabulary.
+        lengths_output: an output holding each item's valid frame count (``[B]`` integers), which bounds decoding.
 
     Raises:
         ConfigError: unknown layout or bad arguments.
     """
 
-    def __init__(self, vocab: Vocabulary, layout: str = "BTV", logits_output: str | int | None = None) -> None:
-        super().__init__(vocab, layout, logits_output)
+    def __init__(self, vocab: Vocabulary, layout: str = "BTV", logits_output: str | int | None = None,
+                 lengths_output: str | None = None) -> None:
+        super().__init__(vocab, layout, logits_output, lengths_output)
 
     def __call__(self, outputs: Outputs, metadata: Metadata = None) -> list[str]:
         logits, lengths = self.batch_logits(outputs, metadata)
@@ -209,6 +237,7 @@ class BeamSearchCTCDecoder(_LogitsDecoder):
         alpha, beta: LM weight and word insertion bonus. beam_width: beams kept per frame.
         hotwords, hotword_weight: words to favour and their bonus.
         num_workers: processes decoding a batch's items in parallel (1: in this process).
+        lengths_output: an output holding each item's valid frame count (``[B]`` integers), which bounds decoding.
 
     For every pyctcdecode setting (pruning thresholds, unknown-word offset, unigrams of a binary LM), build a
     :class:`~speechq.decoding.beam.BeamSearch` with :func:`~speechq.decoding.beam.build_beam_decoder` and use
@@ -231,8 +260,9 @@ class BeamSearchCTCDecoder(_LogitsDecoder):
         hotwords: Sequence[str] = (),
         hotword_weight: float = BeamSearchParams.hotword_weight,
         num_workers: int = 1,
+        lengths_output: str | None = None,
     ) -> None:
-        super().__init__(vocab, layout, logits_output)
+        super().__init__(vocab, layout, logits_output, lengths_output)
         params = BeamSearchParams(
             beam_width=beam_width, alpha=alpha, beta=beta, hotwords=tuple(hotwords), hotword_weight=hotword_weight
         )

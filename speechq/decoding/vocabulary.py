@@ -122,8 +122,9 @@ class Vocabulary:
 
         Args:
             path: the file.
-            blank: the blank's token string or index. ``None``: ``<pad>`` or ``<blank>`` if present, otherwise a
-                blank is appended after the last token (DeepSpeech's convention: the alphabet file omits it).
+            blank: the blank's token string or index (an index equal to the number of tokens appends the blank after
+                the last one). ``None``: ``<pad>`` or ``<blank>`` if present, otherwise a blank is appended after the
+                last token (DeepSpeech's convention: the alphabet file omits it).
             word_delimiter: the word-boundary token, ``None`` for token-level vocabularies, or :data:`AUTO`
                 (``"|"`` if present, else ``" "`` if present, else ``None``).
 
@@ -320,6 +321,8 @@ def _resolve(tokens: list[str], blank: str | int | None, word_delimiter: str | N
             logger.info("%s: no <pad>/<blank> token; appending the CTC blank after the last token", path)
             tokens.append("")
             blank = len(tokens) - 1
+    if isinstance(blank, int) and not isinstance(blank, bool) and blank == len(tokens):
+        tokens.append("")  # the blank one past the last token: the file omits it (NeMo's convention)
     if isinstance(blank, str):
         if blank not in tokens:
             raise ConfigError(f"blank token {blank!r} is not among the {len(tokens)} tokens")

@@ -17,18 +17,20 @@ def input_names(model: ov.Model | ov.CompiledModel) -> list[str]:
     return [port.get_any_name() for port in model.inputs]
 
 
-def _as_named(data: Any, names: Sequence[str], index: int) -> Mapping[str, Any]:
+def _as_named(data: Any, names: Sequence[str], index: int, filled: Sequence[str] = ()) -> Mapping[str, Any]:
+    """``data`` as ``{input name: array}``; one array names the only input not in ``filled``."""
     if isinstance(data, Mapping):
         unknown = sorted(set(data) - set(names))
         if unknown:
             raise DataError(f"item {index}: inputs {unknown} are not model inputs; the model has {list(names)}")
         return data
-    if len(names) != 1:
+    needed = [n for n in names if n not in filled]
+    if len(needed) != 1:
         raise DataError(
-            f"item {index}: data is one array but the model has {len(names)} inputs {list(names)}; "
+            f"item {index}: data is one array but the model has {len(needed)} inputs {list(needed)} to feed; "
             "return a dict input name -> array"
         )
-    return {names[0]: data}
+    return {needed[0]: data}
 
 
 def _batch_one_input(name: str, port: Any, arrays: Sequence[np.ndarray], indices: Sequence[int]) -> np.ndarray:
@@ -61,22 +63,48 @@ def _batch_one_input(name: str, port: Any, arrays: Sequence[np.ndarray], indices
     return batched
 
 
-def fill_inputs(model: ov.Model | ov.CompiledModel, data_batch: Sequence[Any], indices: Sequence[int]) -> dict[str, Any]:
+def _lengths_value(port: Any, source: np.ndarray, axis: int, name: str) -> np.ndarray:
+    """``[batch]`` (or the port's rank) of ``source.shape[axis]``, in the lengths input's integer type."""
+    if not -source.ndim <= axis < source.ndim:
+        raise DataError(f"lengths input {name!r}: axis {axis} is outside the source input's shape {list(source.shape)}")
+    dtype = np.int32 if port.get_element_type() == ov.Type.i32 else np.int64
+    value = np.full(source.shape[0], source.shape[axis], dtype=dtype)
+    rank = port.get_partial_shape().rank
+    if rank.is_static and rank.get_length() == 2:
+        value = value[:, np.newaxis]
+    elif rank.is_static and rank.get_length() == 0:
+        value = value.reshape(())
+    return value
+
+
+def fill_inputs(model: ov.Model | ov.CompiledModel, data_batch: Sequence[Any], indices: Sequence[int],
+                lengths: Mapping[str, tuple[str, int]] | None = None) -> dict[str, Any]:
     """Name and batch the inputs of ``data_batch`` (one entry per item) for ``model``.
 
     Items are an array (single-input models) or a dict input name -> array. Each array either already has the
     model input's rank (items are concatenated along axis 0) or one less (a batch axis is added).
 
+    ``lengths`` maps a model input that the items need not give (an integer lengths input) to ``(source input,
+    axis)``: it is filled with the batched source's size along ``axis`` (samples of a waveform ``[batch, N]``:
+    axis 1), one value per batch item.
+
     Raises:
         DataError: names do not match the model's inputs, an input is missing, or shapes cannot be batched.
     """
+    lengths = dict(lengths or {})
     names = input_names(model)
-    named = [_as_named(data, names, index) for data, index in zip(data_batch, indices)]
+    named = [_as_named(data, names, index, list(lengths)) for data, index in zip(data_batch, indices)]
     result = {}
     for name, port in zip(names, model.inputs):
+        if name in lengths and not all(name in item for item in named):
+            continue
         missing = [index for item, index in zip(named, indices) if name not in item]
         if missing:
             raise DataError(f"items {missing[:5]} give no value for model input {name!r}; the model has {names}")
         arrays = [np.asarray(item[name]) for item in named]
         result[name] = _batch_one_input(name, port, arrays, indices)
+    for name, port in zip(names, model.inputs):
+        if name not in result:
+            source, axis = lengths[name]
+            result[name] = _lengths_value(port, result[source], axis, name)
     return result

@@ -26,6 +26,18 @@ def positive_int(section: str, key: str, value: Any) -> int:
     return value
 
 
+def _lengths_inputs(raw: Any) -> dict[str, tuple[str, int]]:
+    if not isinstance(raw, Mapping):
+        raise ConfigError(f"engine config: 'lengths_inputs' must be a dict {{input: [source input, axis]}}, got {raw!r}")
+    parsed = {}
+    for name, value in raw.items():
+        if (not isinstance(value, (list, tuple)) or len(value) != 2 or not isinstance(value[0], str)
+                or isinstance(value[1], bool) or not isinstance(value[1], int)):
+            raise ConfigError(f"engine config: lengths_inputs[{name!r}] must be [source input name, axis], got {value!r}")
+        parsed[str(name)] = (value[0], int(value[1]))
+    return parsed
+
+
 @dataclass(frozen=True)
 class EngineOptions:
     """Typed engine options.
@@ -38,6 +50,8 @@ class EngineOptions:
         eval_requests_number: infer requests in flight while evaluating (1 = synchronous).
         num_threads: CPU threads for inference, None for the plugin's default.
         plugin_config: extra OpenVINO properties passed to ``compile_model``.
+        lengths_inputs: ``{lengths input: (source input, axis)}``: integer inputs the engine fills with the size of
+            another input along ``axis`` when the data does not give them (``{"length": ["audio", 1]}``).
     """
 
     device: str = DEFAULT_DEVICE
@@ -46,10 +60,11 @@ class EngineOptions:
     eval_requests_number: int = 1
     num_threads: int | None = None
     plugin_config: Mapping[str, Any] = field(default_factory=dict)
+    lengths_inputs: Mapping[str, tuple[str, int]] = field(default_factory=dict)
 
     VALID_KEYS = frozenset(
         {"device", "type", "inference_precision", "stat_requests_number", "eval_requests_number", "num_threads",
-         "plugin_config"}
+         "plugin_config", "lengths_inputs"}
     )
 
     @classmethod
@@ -81,6 +96,7 @@ class EngineOptions:
             eval_requests_number=positive_int("engine config", "eval_requests_number", config.get("eval_requests_number", 1)),
             num_threads=None if threads is None else positive_int("engine config", "num_threads", threads),
             plugin_config=dict(plugin_config),
+            lengths_inputs=_lengths_inputs(config.get("lengths_inputs", {})),
         )
 
     def compile_properties(self, num_requests: int) -> dict[str, Any]:

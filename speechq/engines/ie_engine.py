@@ -52,7 +52,7 @@ class IEEngine(Engine):
     Config keys (see :class:`~speechq.engines._options.EngineOptions`): ``device`` (default ``"CPU"``),
     ``inference_precision`` (default ``"f32"``: FP32 baselines really run in f32), ``stat_requests_number`` and
     ``eval_requests_number`` (infer requests in flight; 1 runs synchronously), ``num_threads``,
-    ``plugin_config``.
+    ``plugin_config``, ``lengths_inputs`` (integer inputs filled with another input's length).
 
     Overridable hooks, as in POT: :meth:`postprocess_output`, :meth:`_fill_input`, :meth:`_update_metrics`,
     :meth:`_process_dataset` (and :meth:`_process_dataset_async`). Instead of subclassing for post-processing,
@@ -80,6 +80,11 @@ class IEEngine(Engine):
             model = model.model
         if not isinstance(model, ov.Model):
             raise ModelError(f"set_model expects a CompressedModel or openvino.Model, got {type(model).__name__}")
+        inputs = [port.get_any_name() for port in model.inputs]
+        for name, (source, _) in self.options.lengths_inputs.items():
+            if name not in inputs or source not in inputs:
+                raise ModelError(f"engine config lengths_inputs: {name!r} <- {source!r} names an input the model "
+                                 f"{model.get_friendly_name()!r} lacks; its inputs are {inputs}")
         self._model = model
         self._compiled.clear()
 
@@ -241,7 +246,8 @@ class IEEngine(Engine):
 
     def _fill_input(self, model: ov.CompiledModel | ov.Model, image_batch: Sequence[Any], indices: Sequence[int] | None = None) -> dict[str, np.ndarray]:
         """POT hook: the model's named inputs for one batch of item data."""
-        return fill_inputs(model, image_batch, indices if indices is not None else range(len(image_batch)))
+        return fill_inputs(model, image_batch, indices if indices is not None else range(len(image_batch)),
+                           self.options.lengths_inputs)
 
     @staticmethod
     def postprocess_output(outputs: dict[str, np.ndarray], metadata: list[dict[str, Any]]) -> Any:

@@ -32,6 +32,10 @@ class RecipeSpec:
         seconds_per_step: audio seconds per feature time step (for real-time factors of a chunk).
         vocabulary_file: name of the vocabulary file a model of this family carries beside its ``.xml``
             (Hugging Face's ``vocab.json``); :meth:`vocabulary_for` reads it when present.
+        unit: what error rates count: ``"word"`` (WER and CER) or ``"token"`` (token error rate, e.g. phonemes).
+        engine_config: engine options the family needs (e.g. ``lengths_inputs`` the engine fills).
+        logits_output / lengths_output: the output to decode and the output bounding each item's frames (None:
+            the first output that fits the vocabulary / no bound).
     """
 
     name: str
@@ -45,6 +49,10 @@ class RecipeSpec:
     quantization_defaults: Mapping[str, Any] = field(default_factory=dict)
     seconds_per_step: float | None = None
     vocabulary_file: str | None = None
+    unit: str = "word"
+    engine_config: Mapping[str, Any] = field(default_factory=dict)
+    logits_output: str | None = None
+    lengths_output: str | None = None
 
     def vocabulary_for(self, model_path: str | Path | None) -> Any:
         """The vocabulary of the model at ``model_path`` (a model file, or a model folder such as Hugging Face's): the
@@ -147,8 +155,12 @@ def get_recipe(name: str) -> RecipeSpec:
     """The recipe called ``name``.
 
     Raises:
-        ConfigError: unknown recipe (the known ones are listed).
+        ConfigError: unknown recipe (the known ones are listed); ``ctc``, which is built for one model
+            (:func:`speechq.zoo.ctc.ctc_recipe`).
     """
+    if name == "ctc":
+        raise ConfigError("the ctc recipe describes one model: build it with speechq.zoo.ctc_recipe(model path, "
+                          "vocabulary, ...) (command line: --recipe ctc -m MODEL --vocab FILE)")
     if name not in RECIPES:
-        raise ConfigError(f"unknown recipe {name!r}; recipes are {sorted(RECIPES)}")
+        raise ConfigError(f"unknown recipe {name!r}; recipes are {sorted([*RECIPES, 'ctc'])}")
     return RECIPES[name]

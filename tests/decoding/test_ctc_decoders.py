@@ -87,3 +87,22 @@ def test_beam_decoder_from_a_built_search(deepspeech, batch):
     search = build_beam_decoder(deepspeech, params=BeamSearchParams(beam_width=4))
     decoder = BeamSearchCTCDecoder.from_search(search, "BTV", num_workers=2)
     assert decoder(logits, [{"valid_length": n} for n in lengths]) == [greedy_decode(x, deepspeech) for x in logits]
+
+
+@pytest.mark.parametrize("make", [GreedyCTCDecoder, BeamSearchCTCDecoder])
+def test_a_lengths_output_bounds_decoding(make, deepspeech, batch):
+    """A model's own output lengths cut each item (here: garbage frames after each text), the smaller of them and
+    the metadata's ``valid_length`` wins, and bad lengths are named."""
+    logits, lengths = batch
+    noisy = logits.copy()
+    rng = np.random.default_rng(0)
+    for item, n in enumerate(lengths):
+        noisy[item, n:] = rng.normal(size=noisy[item, n:].shape) * 10  # not blank: would decode to letters
+    outputs = {"logits": noisy, "lengths": np.array(lengths, np.int64)}
+    decoder = make(deepspeech, "BTV", lengths_output="lengths")
+    assert decoder(outputs, None) == TEXTS
+    assert decoder({**outputs, "lengths": np.array(lengths) + 1000}, [{"valid_length": n} for n in lengths]) == TEXTS
+    with pytest.raises(ModelError, match=r"lengths_output 'lengths' is not a model output; outputs are \['logits'\]"):
+        decoder({"logits": noisy}, None)
+    with pytest.raises(DataError, match=r"model output 'lengths' must hold 3 non-negative integer frame counts"):
+        decoder({**outputs, "lengths": np.array([1.5, 2.0, 3.0])}, None)

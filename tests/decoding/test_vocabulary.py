@@ -51,6 +51,14 @@ def test_deepspeech_alphabet_txt_appends_the_blank(tmp_path: Path):
     assert Vocabulary.from_file(path) == Vocabulary.deepspeech()
 
 
+def test_blank_one_past_the_last_token_is_appended(tmp_path: Path):
+    """NeMo's vocabularies list every token but the blank, which is the model's last output."""
+    path = tmp_path / "tokens.txt"
+    path.write_text("a\nb\n \n")
+    vocab = Vocabulary.from_file(path, blank=3)
+    assert vocab.tokens == ("a", "b", " ", "") and vocab.blank_index == 3 and vocab.word_delimiter == " "
+
+
 def test_json_list_with_blank_and_no_delimiter(tmp_path: Path):
     path = tmp_path / "phonemes.json"
     path.write_text(json.dumps(["<b>", "AH0", "K", "T", "#"]))
