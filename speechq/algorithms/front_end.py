@@ -25,7 +25,7 @@ to NNCF's ignored scope unless ``keep_front_end_fp32`` is false.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Iterable
 
 import openvino as ov
 
@@ -92,9 +92,32 @@ class FrontEndPart:
         return f"{self.kind} from {self.anchor!r}: {len(self.nodes)} nodes ({layers})"
 
 
-def _sources(node: ov.Node) -> list[ov.Node]:
-    """The nodes feeding ``node``'s inputs that are not constants."""
-    return [value.get_node() for value in node.input_values() if value.get_node().get_type_name() != "Constant"]
+_VARIABLE = frozenset({"Parameter", "ReadValue"})
+
+
+@dataclass(frozen=True)
+class _Graph:
+    """A model's nodes in topological order and the names of those that compute constants (weights behind
+    Convert from fp16, decompression arithmetic, ...)."""
+
+    ordered: tuple[ov.Node, ...]
+    constants: frozenset[str]
+
+    @classmethod
+    def of(cls, model: ov.Model) -> _Graph:
+        ordered = tuple(model.get_ordered_ops())
+        constants: set[str] = set()
+        for node in ordered:
+            inputs = [value.get_node().get_friendly_name() for value in node.input_values()]
+            if node.get_type_name() == "Constant" or (
+                    inputs and node.get_type_name() not in _VARIABLE and all(i in constants for i in inputs)):
+                constants.add(node.get_friendly_name())
+        return cls(ordered, frozenset(constants))
+
+    def sources(self, node: ov.Node) -> list[ov.Node]:
+        """The nodes feeding ``node``'s inputs that do not compute constants."""
+        return [value.get_node() for value in node.input_values()
+                if value.get_node().get_friendly_name() not in self.constants]
 
 
 def _ancestors(node: ov.Node) -> dict[str, ov.Node]:
@@ -118,20 +141,20 @@ def _is_spectral_log(ancestry: dict[str, ov.Node]) -> bool:
     return types <= SIGNAL_PROCESSING and "Parameter" in types and bool(types & (SPECTRAL | LINEAR))
 
 
-def _extend_forward(ordered: Sequence[ov.Node], region: set[str], allowed: frozenset[str]) -> None:
+def _extend_forward(graph: _Graph, region: set[str], allowed: frozenset[str]) -> None:
     """Add to ``region`` every node of an ``allowed`` type all of whose non-constant inputs are in it (one pass in
     topological order reaches the closure)."""
-    for node in ordered:
+    for node in graph.ordered:
         name = node.get_friendly_name()
         if name in region or node.get_type_name() not in allowed:
             continue
-        sources = _sources(node)
+        sources = graph.sources(node)
         if sources and all(source.get_friendly_name() in region for source in sources):
             region.add(name)
 
 
-def _part(kind: str, anchor: str, ordered: Sequence[ov.Node], region: set[str]) -> FrontEndPart:
-    nodes = [n for n in ordered if n.get_friendly_name() in region and n.get_type_name() not in _NOT_KEPT]
+def _part(kind: str, anchor: str, graph: _Graph, region: set[str]) -> FrontEndPart:
+    nodes = [n for n in graph.ordered if n.get_friendly_name() in region and n.get_type_name() not in _NOT_KEPT]
     layers = [n.get_friendly_name() for n in nodes if n.get_type_name() in LINEAR]
     return FrontEndPart(kind, anchor, tuple(n.get_friendly_name() for n in nodes), tuple(layers))
 
@@ -151,42 +174,42 @@ def _movement_consumers(node: ov.Node) -> list[ov.Node]:
     return found
 
 
-def _next_linear(ordered: Sequence[ov.Node], region: set[str]) -> list[ov.Node]:
+def _next_linear(graph: _Graph, region: set[str]) -> list[ov.Node]:
     """Weighted layers not in ``region`` all of whose non-constant inputs are in it."""
-    return [n for n in ordered if n.get_type_name() in LINEAR and n.get_friendly_name() not in region
-            and _sources(n) and all(s.get_friendly_name() in region for s in _sources(n))]
+    return [n for n in graph.ordered if n.get_type_name() in LINEAR and n.get_friendly_name() not in region
+            and graph.sources(n) and all(s.get_friendly_name() in region for s in graph.sources(n))]
 
 
-def _spectral_region(ordered: Sequence[ov.Node], ancestry: dict[str, ov.Node],
+def _spectral_region(graph: _Graph, ancestry: dict[str, ov.Node],
                      first_layer: bool) -> set[str]:
     """The front end around a Log: its ancestry, the normalisation after it, fixed linear transforms of the
     features (a DCT: a weighted layer that feeds only other weighted layers, through data movement), and with
     ``first_layer`` the weighted layers that read the result."""
     region = set(ancestry)
     while True:
-        _extend_forward(ordered, region, NORMALISATION)
-        fixed = [n for n in _next_linear(ordered, region)
+        _extend_forward(graph, region, NORMALISATION)
+        fixed = [n for n in _next_linear(graph, region)
                  if all(c.get_type_name() in LINEAR for c in _movement_consumers(n)) and _movement_consumers(n)]
         if not fixed:
             break
         region.update(n.get_friendly_name() for n in fixed)
     if first_layer:
-        region.update(n.get_friendly_name() for n in _next_linear(ordered, region))
+        region.update(n.get_friendly_name() for n in _next_linear(graph, region))
     return region
 
 
-def _spectral_front_ends(ordered: Sequence[ov.Node], first_layer: bool) -> list[FrontEndPart]:
+def _spectral_front_ends(graph: _Graph, first_layer: bool) -> list[FrontEndPart]:
     parts: list[FrontEndPart] = []
     covered: set[str] = set()
-    for node in ordered:
+    for node in graph.ordered:
         if node.get_type_name() != "Log" or node.get_friendly_name() in covered:
             continue
         ancestry = _ancestors(node)
         if not _is_spectral_log(ancestry):
             continue
-        region = _spectral_region(ordered, ancestry, first_layer)
+        region = _spectral_region(graph, ancestry, first_layer)
         covered |= region
-        parts.append(_part(SPECTRAL_FRONT_END, node.get_friendly_name(), ordered, region))
+        parts.append(_part(SPECTRAL_FRONT_END, node.get_friendly_name(), graph, region))
     return parts
 
 
@@ -203,12 +226,12 @@ def _is_waveform(parameter: ov.Node) -> bool:
     return samples.is_dynamic or samples.get_length() >= MIN_WAVEFORM_SAMPLES
 
 
-def _waveform_convolutions(ordered: Sequence[ov.Node], count: int) -> list[FrontEndPart]:
+def _waveform_convolutions(graph: _Graph, count: int) -> list[FrontEndPart]:
     parts = []
-    for parameter in (n for n in ordered if n.get_type_name() == "Parameter" and _is_waveform(n)):
+    for parameter in (n for n in graph.ordered if n.get_type_name() == "Parameter" and _is_waveform(n)):
         derived, convolutions = {parameter.get_friendly_name()}, 0
-        for node in ordered:
-            sources = _sources(node)
+        for node in graph.ordered:
+            sources = graph.sources(node)
             if not sources or not all(s.get_friendly_name() in derived for s in sources):
                 continue
             kind = node.get_type_name()
@@ -218,7 +241,7 @@ def _waveform_convolutions(ordered: Sequence[ov.Node], count: int) -> list[Front
             elif kind in ENCODER_GLUE:
                 derived.add(node.get_friendly_name())
         if convolutions:
-            parts.append(_part(WAVEFORM_CONVOLUTIONS, parameter.get_friendly_name(), ordered, derived))
+            parts.append(_part(WAVEFORM_CONVOLUTIONS, parameter.get_friendly_name(), graph, derived))
     return parts
 
 
@@ -236,10 +259,10 @@ def find_fp32_front_end(model: ov.Model, waveform_convolutions: int = DEFAULT_FR
         The spectral front ends first, then the waveform convolutions; empty when the model has neither (a model
         reading precomputed features, a recurrent model, ...).
     """
-    ordered = list(model.get_ordered_ops())
-    parts = _spectral_front_ends(ordered, first_layer)
+    graph = _Graph.of(model)
+    parts = _spectral_front_ends(graph, first_layer)
     if waveform_convolutions > 0:
-        parts += _waveform_convolutions(ordered, waveform_convolutions)
+        parts += _waveform_convolutions(graph, waveform_convolutions)
     return parts
 
 

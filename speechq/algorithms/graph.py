@@ -12,10 +12,13 @@ from __future__ import annotations
 import logging
 from collections import Counter
 
+import numpy as np
 import openvino as ov
+from openvino import opset13 as ops
 from openvino._offline_transformations import apply_moc_transformations
 
-__all__ = ["DATA_MOVEMENT", "is_fake_quantize", "op_type_counts", "prepare_for_quantization", "quantizer_of", "quantizer_ports", "single_consumer"]
+__all__ = ["DATA_MOVEMENT", "is_fake_quantize", "op_type_counts", "prepare_for_quantization", "quantizer_of", "quantizer_ports",
+           "single_consumer", "store_exact_fp16_weights"]
 
 logger = logging.getLogger(__name__)
 
@@ -69,3 +72,28 @@ def prepare_for_quantization(model: ov.Model) -> ov.Model:
             if after[loop]:
                 logger.warning("%d %s nodes remain: NNCF does not quantize inside their bodies", after[loop], loop)
     return prepared
+
+
+_WEIGHTED = frozenset({"MatMul", "Convolution", "GroupConvolution", "ConvolutionBackpropData"})
+
+
+def store_exact_fp16_weights(model: ov.Model) -> int:
+    """Store in fp16 (Constant f16 -> Convert f32, as fp16 IRs and ONNX exports hold them) every f32 weight of a
+    layer left in FP32 whose values fp16 represents exactly: weights that arrived in fp16 and were unpacked by
+    constant folding. Computes the same; keeps an fp16 model's FP32 layers at their size. Returns how many."""
+    stored = 0
+    for node in model.get_ordered_ops():
+        if node.get_type_name() not in _WEIGHTED or node.get_input_size() < 2:
+            continue
+        weight = node.input_value(1).get_node()
+        if weight.get_type_name() != "Constant" or weight.get_element_type() != ov.Type.f32:
+            continue
+        values = np.asarray(weight.get_data())
+        half = values.astype(np.float16)
+        if not np.array_equal(half.astype(np.float32), values):
+            continue
+        node.input(1).replace_source_output(ops.convert(ops.constant(half), ov.Type.f32).output(0))
+        stored += 1
+    if stored:
+        logger.info("%d FP32 layers keep their fp16-exact weights in fp16", stored)
+    return stored

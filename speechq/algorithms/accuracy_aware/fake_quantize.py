@@ -11,6 +11,8 @@ from speechq.algorithms.graph import DATA_MOVEMENT, is_fake_quantize, quantizer_
 
 __all__ = ["QuantizedLayer", "quantized_layers", "revert_layers"]
 
+_SHAPE_ONLY = frozenset({"ShapeOf"})  # reads a quantized tensor's shape, never its values: nothing to revert
+
 @dataclass(frozen=True)
 class QuantizedLayer:
     """A node whose inputs come from FakeQuantize nodes: the unit accuracy-aware quantization reverts.
@@ -51,11 +53,11 @@ def _compute_consumers(node: ov.Node, seen: set[str] | None = None) -> list[str]
 
 
 def quantized_layers(model: ov.Model) -> list[QuantizedLayer]:
-    """Every node (not a FakeQuantize, not a data-movement node its consumer claims) with quantized inputs, in
-    topological order."""
+    """Every node (not a FakeQuantize, not a data-movement node its consumer claims, not a ShapeOf) with quantized
+    inputs, in topological order."""
     layers = []
     for node in model.get_ordered_ops():
-        if is_fake_quantize(node) or _belongs_to_consumer(node):
+        if is_fake_quantize(node) or _belongs_to_consumer(node) or node.get_type_name() in _SHAPE_ONLY:
             continue
         if quantizer_ports(node):
             layers.append(QuantizedLayer(node.get_friendly_name(), node.get_type_name(), tuple(_compute_consumers(node))))

@@ -22,7 +22,7 @@ from speechq.algorithms.base import Algorithm, calibration_indices
 from speechq.algorithms.default.nncf_backend import quantize_with_nncf, resolve_ignored_names
 from speechq.algorithms.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end, front_end_names
-from speechq.algorithms.graph import prepare_for_quantization
+from speechq.algorithms.graph import prepare_for_quantization, store_exact_fp16_weights
 from speechq.algorithms.recurrent import RecurrentAlignment, align_recurrent_quantizers
 from speechq.api.sampler import BatchSampler
 from speechq.errors import ConfigError
@@ -65,6 +65,7 @@ class DefaultQuantization(Algorithm):
         quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, False, self.print_progress)
         self.recurrent_alignments = align_recurrent_quantizers(quantized)
         self.drift = check_drift(prepared, quantized, calibration, outputs=getattr(self._engine, "result_outputs", None))
+        store_exact_fp16_weights(quantized)
         result = CompressedModel.from_ov(quantized, name=model.models[0].name)
         if compress_weights:
             compress_model_weights(result)
