@@ -18,6 +18,7 @@ import hashlib
 import json
 import logging
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -442,9 +443,9 @@ def run(args: argparse.Namespace) -> None:
     diff = verify_export(compiled, model, waves["dev"][:8])
     args.out.mkdir(parents=True, exist_ok=True)
     ov.save_model(ir, args.out / "model.xml", compress_to_fp16=False)
-    model.config.to_json_file(str(args.out / "config.json"))
-    write_vocab_json(args.out / "vocab.json")
     model.save_pretrained(str(args.work_dir / "hf"))  # the Hugging Face folder (weights not shipped: size budget)
+    shutil.copyfile(args.work_dir / "hf" / "config.json", args.out / "config.json")  # with "architectures"
+    write_vocab_json(args.out / "vocab.json")
     write_vocab_json(args.work_dir / "hf" / "vocab.json")
     subset = shipped_subset(args.subset_out, splits["test"])
     arpa = common.build_lm(args.lm_text, args.lm_order, args.lm_prune_below, args.work_dir, upper_case=True) \

@@ -10,6 +10,7 @@ from speechq.decoding.beam import (
     beam_decode,
     beam_decode_many,
     build_beam_decoder,
+    labels_in_case_of,
     pyctcdecode_labels,
     read_arpa_unigrams,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "greedy_decode_batch",
     "greedy_decode_batch_ids",
     "greedy_decode_ids",
+    "labels_in_case_of",
     "pyctcdecode_labels",
     "read_arpa_unigrams",
     "select_logits",

@@ -131,6 +131,27 @@ def pyctcdecode_labels(vocab: Vocabulary) -> list[str]:
     return labels
 
 
+def labels_in_case_of(labels: Sequence[str], words: Sequence[str]) -> list[str]:
+    """``labels`` with their letters in the case of the language model's ``words`` when the two disagree.
+
+    A vocabulary that spells in capitals (Hugging Face's Wav2Vec2) and an LM of lower-case words (or the reverse)
+    would never match a word; only the labels given to pyctcdecode change, so the text comes out in the LM's case
+    (error rates ignore case). Labels or words of mixed case are left as they are.
+    """
+    letters = "".join(label for label in labels if len(label) == 1 and label.isalpha())
+    lm_letters = "".join(c for word in words for c in word if c.isalpha())
+    if not letters or not lm_letters:
+        return list(labels)
+    if letters.isupper() and lm_letters.islower():
+        change = str.lower
+    elif letters.islower() and lm_letters.isupper():
+        change = str.upper
+    else:
+        return list(labels)
+    logger.info("beam search: the vocabulary's letters are given to pyctcdecode in the language model's case")
+    return [change(label) if len(label) == 1 and label.isalpha() else label for label in labels]
+
+
 def read_arpa_unigrams(path: Path) -> list[str]:
     """Words of an ARPA file's ``\\1-grams:`` section (``<s>``, ``</s>``, ``<unk>`` excluded), in file order.
 
@@ -194,6 +215,8 @@ def build_beam_decoder(
             logger.warning(
                 "language model %s is binary and no unigrams were given: partial words are scored as unknown", path
             )
+    if unigrams is not None:
+        labels = labels_in_case_of(labels, unigrams)
     try:
         decoder = build_ctcdecoder(
             labels,

@@ -134,11 +134,16 @@ class WindowedEngine(IEEngine):
         self, outputs: list[np.ndarray], index: int, count: int, context_frames: int, step_frames: int
     ) -> list[np.ndarray]:
         """Window ``index`` keeps global frames [index * step + context, (index + 1) * step + context), the first
-        from frame 0 and the last to its end, so that the kept frames tile the utterance without gap or overlap."""
+        from frame 0 and the last to its end, so that the kept frames tile the utterance without gap or overlap.
+
+        A convolutional front end without padding yields a frame or so fewer than ``window / hop``; those missing
+        frames lie in the right context (dropped anyway) unless ``context_samples`` is 0, where each inner window
+        boundary then loses them."""
         trimmed = []
         start = 0 if index == 0 else context_frames
         for value in outputs:
-            stop = value.shape[self.output_time_axis] if index == count - 1 else context_frames + step_frames
+            frames = value.shape[self.output_time_axis]
+            stop = frames if index == count - 1 else min(frames, context_frames + step_frames)
             trimmed.append(np.take(value, np.arange(start, stop), axis=self.output_time_axis))
         return trimmed
 

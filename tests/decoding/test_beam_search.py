@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -18,16 +19,19 @@ from speechq.decoding import (
     beam_decode_many,
     build_beam_decoder,
     greedy_decode,
+    labels_in_case_of,
     pyctcdecode_labels,
     read_arpa_unigrams,
 )
 from speechq.errors import ConfigError, ModelError
 
 
-def ambiguous_cat(vocab: Vocabulary) -> np.ndarray:
-    """'the ?at' where the acoustics slightly prefer 'k' (0.55) over 'c' (0.40): greedy reads 'the kat'."""
-    logits = np.exp(path_logits(spell(vocab, "the kat"), vocab.size, peak=0.95))
-    k, c = vocab.text_to_ids("k")[0], vocab.text_to_ids("c")[0]
+def ambiguous_cat(vocab: Vocabulary, case: Callable[[str], str] | None = None) -> np.ndarray:
+    """'the ?at' where the acoustics slightly prefer 'k' (0.55) over 'c' (0.40): greedy reads 'the kat' (in the
+    case ``case`` makes it: ``str.upper`` for a vocabulary of capitals)."""
+    spelt = case or (lambda text: text)
+    logits = np.exp(path_logits(spell(vocab, spelt("the kat")), vocab.size, peak=0.95))
+    k, c = vocab.text_to_ids(spelt("k"))[0], vocab.text_to_ids(spelt("c"))[0]
     rows = np.flatnonzero(logits.argmax(axis=1) == k)
     logits[rows] = 0.05 / (vocab.size - 2)
     logits[rows, k], logits[rows, c] = 0.55, 0.40
@@ -61,6 +65,22 @@ def test_arpa_lm_changes_the_decision(deepspeech, tiny_arpa: Path):
     search = build_beam_decoder(deepspeech, tiny_arpa, BeamSearchParams(alpha=1.0, beta=0.5))
     assert beam_decode(search, logits) == "the cat"
     assert "cat" in read_arpa_unigrams(tiny_arpa) and "<s>" not in read_arpa_unigrams(tiny_arpa)
+
+
+def test_capital_vocabulary_uses_a_lower_case_lm(tiny_arpa: Path):
+    """Hugging Face's capitals against an LM of lower-case words: the LM still decides (text in the LM's case)."""
+    hf = Vocabulary.from_tokens(["<pad>", "|", *"ABCDEFGHIJKLMNOPQRSTUVWXYZ", "'"], blank_index=0, word_delimiter="|")
+    logits = ambiguous_cat(hf, str.upper)
+    assert greedy_decode(logits, hf) == "THE KAT"
+    search = build_beam_decoder(hf, tiny_arpa, BeamSearchParams(alpha=1.0, beta=0.5))
+    assert beam_decode(search, logits) == "the cat"
+
+
+def test_labels_follow_the_lm_case_only_when_they_disagree():
+    assert labels_in_case_of(["", " ", "A", "<s>"], ["cat"]) == ["", " ", "a", "<s>"]
+    assert labels_in_case_of(["", "a", "b"], ["CAT"]) == ["", "A", "B"]
+    assert labels_in_case_of(["", "a", "b"], ["cat", "Paris"]) == ["", "a", "b"]  # mixed case: left alone
+    assert labels_in_case_of(["", "A", "b"], ["cat"]) == ["", "A", "b"]
 
 
 def test_hotwords_change_the_decision_without_lm(deepspeech):

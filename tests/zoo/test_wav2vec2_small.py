@@ -23,10 +23,9 @@ FOLDER = ZOO / "wav2vec2_small"
 MODEL_XML = FOLDER / "model.xml"
 SUBSET = ZOO / "data" / "synthetic-test"
 HOP_SAMPLES = 320  # 20 ms frames: strides 5 * 2^6
-FEW = 8  # utterances for the accuracy check (every 7th of the shipped subset)
-# Measured on those 8 utterances (FP32, greedy): CER 5.59%. The bound leaves room for CPU-dependent rounding, not
-# for a worse model.
-GREEDY_CER_BOUND = 0.08
+# Measured on the 58 shipped utterances (FP32, greedy, whole utterances): CER 15.80% (MODEL_CARD.md). The bound
+# leaves room for CPU-dependent rounding, not for a worse model.
+GREEDY_CER_BOUND = 0.17
 HF_TOKENS = ["<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D", "L", "U", "M",
              "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z"]  # facebook/wav2vec2-base-960h
 
@@ -44,8 +43,8 @@ def compiled(model: ov.Model) -> ov.CompiledModel:
 
 
 @pytest.fixture(scope="module")
-def few_utterances() -> list[Utterance]:
-    return find_utterances(SUBSET)[::7][:FEW]
+def shipped_utterances() -> list[Utterance]:
+    return find_utterances(SUBSET)
 
 
 def _logits(compiled: ov.CompiledModel, audio: np.ndarray) -> np.ndarray:
@@ -91,15 +90,16 @@ def test_any_length_runs_with_one_frame_per_20_ms(compiled: ov.CompiledModel, se
     assert abs(frames - samples / HOP_SAMPLES) <= 1
 
 
-def test_greedy_cer_on_shipped_utterances(compiled: ov.CompiledModel, few_utterances: list[Utterance]) -> None:
+def test_greedy_cer_on_shipped_utterances(compiled: ov.CompiledModel, shipped_utterances: list[Utterance]) -> None:
     vocabulary = SPEC.vocabulary(None)
-    hypotheses = [greedy_decode(_logits(compiled, read_audio(u.audio_path)), vocabulary) for u in few_utterances]
-    references = [u.text or "" for u in few_utterances]
+    hypotheses = [greedy_decode(_logits(compiled, read_audio(u.audio_path)), vocabulary) for u in shipped_utterances]
+    references = [u.text or "" for u in shipped_utterances]
     assert char_error_rate(references, hypotheses).corpus_rate < GREEDY_CER_BOUND
 
 
 def _windowed_texts(utterances: list[Utterance], tmp_path: Path, **window: int) -> list[str]:
-    """Texts of the windowed engine (the recipe's) on ``utterances``, copied to a LibriSpeech-layout folder."""
+    """Texts of the windowed engine (the recipe's) on ``utterances`` (in their order), copied to a LibriSpeech-layout
+    folder."""
     for u in utterances:
         speaker, chapter, _ = u.utterance_id.split("-")
         folder = tmp_path / speaker / chapter
@@ -109,12 +109,30 @@ def _windowed_texts(utterances: list[Utterance], tmp_path: Path, **window: int) 
             f.write(f"{u.utterance_id} {u.text}\n")
     loader = sq.LibriSpeechDataLoader(tmp_path, features=sq.Wav2Vec2Features())
     decoder = sq.GreedyCTCDecoder(SPEC.vocabulary(None), layout="BTV")
-    engine = sq.WindowedEngine({"device": "CPU"}, loader, None, postprocess=decoder, **window)
-    return [text for _, text in transcribe(engine, sq.load_model(MODEL_XML), loader)]
+    engine = sq.WindowedEngine({"device": "CPU", "inference_precision": "f32"}, loader, None, postprocess=decoder,
+                               **window)
+    texts = dict(transcribe(engine, sq.load_model(MODEL_XML), loader))
+    return [texts[u.utterance_id] for u in utterances]
 
 
 def test_windowed_engine_equals_whole_utterance_inference(compiled: ov.CompiledModel,
-                                                          few_utterances: list[Utterance], tmp_path: Path) -> None:
-    short = few_utterances[:2]
+                                                          shipped_utterances: list[Utterance], tmp_path: Path) -> None:
+    short = shipped_utterances[:2]
     whole = [greedy_decode(_logits(compiled, read_audio(u.audio_path)), SPEC.vocabulary(None)) for u in short]
     assert _windowed_texts(short, tmp_path) == whole
+
+
+def test_windows_with_context_keep_the_transcripts_of_long_utterances(compiled: ov.CompiledModel,
+                                                                      shipped_utterances: list[Utterance],
+                                                                      tmp_path: Path) -> None:
+    """Windows shorter than the utterances (the eight longest, over 2.4 s each): 2.4 s windows with 0.8 s of context each
+    side read nearly what whole-utterance inference reads (measured: 3.0% of characters differ), and clearly closer
+    than 1.6 s windows without context (13.2%), whose edges cut words (and lose the edge frame the convolutional
+    encoder does not produce)."""
+    longest = sorted(shipped_utterances, key=lambda u: len(read_audio(u.audio_path)))[-8:]
+    assert all(len(read_audio(u.audio_path)) > 2.4 * 16_000 for u in longest)  # longer than a window
+    whole = [greedy_decode(_logits(compiled, read_audio(u.audio_path)), SPEC.vocabulary(None)) for u in longest]
+    with_context = _windowed_texts(longest, tmp_path / "context", window_samples=38_400, context_samples=12_800)
+    without = _windowed_texts(longest, tmp_path / "none", window_samples=25_600, context_samples=0)
+    assert char_error_rate(whole, with_context).corpus_rate < 0.05
+    assert char_error_rate(whole, without).corpus_rate > 2 * char_error_rate(whole, with_context).corpus_rate
