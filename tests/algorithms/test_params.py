@@ -66,3 +66,12 @@ def test_unknown_algorithm_lists_valid_ones(mlp_engine):
         sq.create_pipeline([{"name": "DefaultQuantization", "parms": {}}], mlp_engine)
     with pytest.raises(sq.ConfigError, match="'stat_subset_size'"):
         sq.create_pipeline([{"name": "DefaultQuantization", "params": {"stat_subset_size": 1.5}}], mlp_engine)
+
+
+def test_transformers_default_to_the_mixed_preset():
+    """NNCF's choice for transformers (asymmetric activations after GELU and attention); an explicit preset wins."""
+    from speechq.algorithms.params import QuantizationParams
+
+    assert QuantizationParams.from_dict({}).preset == "performance"
+    assert QuantizationParams.from_dict({"model_type": "transformer"}).preset == "mixed"
+    assert QuantizationParams.from_dict({"model_type": "transformer", "preset": "performance"}).preset == "performance"

@@ -6,12 +6,16 @@ import contextlib
 import io
 import logging
 import sys
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import nncf
 import openvino as ov
 from nncf.common.quantization.structs import QuantizationPreset, QuantizationScheme
-from nncf.quantization.advanced_parameters import AdvancedQuantizationParameters, QuantizationParameters
+from nncf.quantization.advanced_parameters import (
+    AdvancedQuantizationParameters,
+    AdvancedSmoothQuantParameters,
+    QuantizationParameters,
+)
 from nncf.quantization.range_estimator import (
     AggregatorType,
     RangeEstimatorParameters,
@@ -122,13 +126,28 @@ def quantize_with_nncf(
         activations_quantization_params=_quantization_parameters(params.activations),
         weights_quantization_params=_quantization_parameters(params.weights),
         backend_params={"compress_weights": compress_weights},
+        **({"smooth_quant_alphas": AdvancedSmoothQuantParameters(**dict(params.smooth_quant_alphas))}
+           if params.smooth_quant_alphas else {}),
     )
     sink = sys.stderr if print_progress else io.StringIO()
     try:
-        with contextlib.redirect_stdout(sink):  # NNCF draws its progress bars on stdout
+        with contextlib.redirect_stdout(sink), _nncf_info_silenced():  # NNCF draws its progress bars on stdout
             return _quantize(model, calibration, params, preset, ignored, advanced)
     except nncf.ValidationError as error:
         raise ConfigError(f"ignored scope: {error}") from error
+
+
+@contextlib.contextmanager
+def _nncf_info_silenced() -> Iterator[None]:
+    """NNCF's logger writes INFO lines (ignored scope, quantizers not added) to the stdout it saw at import, which
+    ``redirect_stdout`` does not reach (and ``--json`` output would hold them): warnings only while it runs."""
+    nncf_logger = logging.getLogger("nncf")
+    level = nncf_logger.level
+    nncf_logger.setLevel(max(level, logging.WARNING))
+    try:
+        yield
+    finally:
+        nncf_logger.setLevel(level)
 
 
 def _quantize(model: ov.Model, calibration: Sequence[Any], params: QuantizationParams, preset: str,
