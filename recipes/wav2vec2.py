@@ -8,7 +8,7 @@ the shipped small model and utterances:
     python recipes/wav2vec2.py
     python recipes/wav2vec2.py -m wav2vec2-base-960h/ -d LibriSpeech/test-clean -o out
     python recipes/wav2vec2.py -a accuracy-aware --max-drop 0.005
-    python recipes/wav2vec2.py --keep-encoder-fp32   # the first convolutions (on the raw waveform) stay FP32
+    python recipes/wav2vec2.py --keep-encoder-fp32   # the first 3 convolutions stay FP32 (slower, the safest)
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from speechq.model import check_output
 from speechq.zoo import get_recipe
 
 SHIPPED = get_recipe("wav2vec2")
-ENCODER_CONVOLUTIONS_KEPT = 2  # --keep-encoder-fp32: the convolutions that see the most samples per second
+ENCODER_CONVOLUTIONS_KEPT = 3  # --keep-encoder-fp32: the convolutions that see the most samples per second
 
 
 def convert_hf_folder(folder: Path) -> ov.Model:
@@ -45,11 +45,6 @@ def convert_hf_folder(folder: Path) -> ov.Model:
     return model
 
 
-def first_convolutions(model: ov.Model, count: int) -> list[str]:
-    """Names of the first ``count`` Convolution nodes in execution order: the feature encoder's, on raw audio."""
-    return [op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"][:count]
-
-
 def quantize(args: argparse.Namespace) -> dict[str, float]:
     folder = args.model if args.model.is_dir() else args.model.parent
     vocabulary = sq.Vocabulary.from_file(folder / "vocab.json")  # ConfigError naming the file when it is missing
@@ -67,9 +62,13 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
         decoder = sq.BeamSearchCTCDecoder(vocabulary, layout="BTV", kenlm_model_path=args.lm)
     # Whole utterances; longer than 20 s: windows with 2 s of context each side, whose centre frames are joined.
     engine = sq.WindowedEngine({"device": "CPU"}, loader, sq.WordErrorRate(), postprocess=decoder)
-    params: dict[str, object] = {"preset": args.preset, "stat_subset_size": args.subset_size, "model_type": "transformer"}
+    # The recipe's defaults: transformer model type, asymmetric activations (mixed), SmoothQuant on the feature
+    # encoder's convolutions; the first convolution (on the raw waveform) stays FP32.
+    params: dict[str, object] = {**SHIPPED.quantization_defaults, "stat_subset_size": args.subset_size}
+    if args.preset is not None:
+        params["preset"] = args.preset
     if args.keep_encoder_fp32:
-        params["ignored"] = {"scope": first_convolutions(model.model, ENCODER_CONVOLUTIONS_KEPT)}
+        params["front_end_waveform_convolutions"] = ENCODER_CONVOLUTIONS_KEPT
     if args.algorithm == "accuracy-aware":
         params.update(maximal_drop=args.max_drop, drop_type="absolute")
     algorithm = {"default": "DefaultQuantization", "accuracy-aware": "AccuracyAwareQuantization"}[args.algorithm]
@@ -99,7 +98,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--label-dir", type=Path, help="transcripts (.txt) beside a flat audio folder")
     parser.add_argument("-a", "--algorithm", choices=("default", "accuracy-aware"), default="default")
     parser.add_argument("--max-drop", type=float, default=0.01, help="accuracy-aware: largest WER increase (absolute)")
-    parser.add_argument("--preset", choices=("performance", "mixed", "accuracy"), default="performance")
+    parser.add_argument("--preset", choices=("performance", "mixed", "accuracy"),
+                        help=f"default: {SHIPPED.quantization_defaults['preset']}")
     parser.add_argument("--subset-size", type=int, default=300, help="calibration utterances")
     parser.add_argument("--keep-encoder-fp32", action="store_true",
                         help=f"leave the first {ENCODER_CONVOLUTIONS_KEPT} feature-encoder convolutions in FP32")

@@ -215,6 +215,7 @@ class QuantizationParams:
     use_fast_bias: bool = True
     keep_front_end_fp32: bool = True
     front_end_waveform_convolutions: int = DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS
+    sensitivity_subset_size: int = 0
     smooth_quant_alphas: tuple[tuple[str, float], ...] = ()
 
     @classmethod

@@ -145,7 +145,11 @@ RECIPES: Mapping[str, RecipeSpec] = {
         required_inputs=("input_values",),
         default_model=ZOO_DIR / "wav2vec2_small" / "model.xml",
         default_data=ZOO_DIR / "data" / "synthetic-test",
-        quantization_defaults={"model_type": "transformer"},
+        # Measured on the shipped model (58 utterances, greedy WER 48.00% in FP32): plain transformer defaults
+        # +17.1 points; asymmetric activations (mixed) +2.6; mixed with SmoothQuant on the feature encoder's
+        # convolutions +0.3 at full INT8 speed (keeping convolutions FP32 instead costs the speed-up).
+        quantization_defaults={"model_type": "transformer", "preset": "mixed",
+                               "smooth_quant_alphas": {"convolution": 0.95}},
         vocabulary_file="vocab.json",
     ),
 }

@@ -37,6 +37,11 @@ def test_pot_params_are_parsed_into_types():
         ({"activations": {"range_estimator": {"max": {"aggregator": "hl_estimator"}}}}, "no NNCF equivalent"),
         ({"weights": {"bits": 4}}, "'bits' must be 8"),
         ({"ignored": {"scope": "fc1"}}, "'scope' must be a list"),
+        ({"smooth_quant_alphas": 0.5}, r"smooth_quant_alphas: must be a dict"),
+        ({"smooth_quant_alphas": {"conv": 0.5}}, r"unknown layer type\(s\) \['conv'\]; valid: \['convolution', 'matmul'\]"),
+        ({"smooth_quant_alphas": {"convolution": 1.5}}, r"'convolution' must be in \[-1.0, 1.0\], got 1.5"),
+        ({"smooth_quant_alphas": {"matmul": -0.5}}, r"'matmul' must be in \[0, 1\] or -1 \(off\)"),
+        ({"smooth_quant_alphas": {"matmul": "0.9"}}, r"'matmul' must be a number"),
     ],
 )
 def test_bad_default_quantization_params_name_the_parameter(params, message):
@@ -75,3 +80,11 @@ def test_transformers_default_to_the_mixed_preset():
     assert QuantizationParams.from_dict({}).preset == "performance"
     assert QuantizationParams.from_dict({"model_type": "transformer"}).preset == "mixed"
     assert QuantizationParams.from_dict({"model_type": "transformer", "preset": "performance"}).preset == "performance"
+
+
+def test_smooth_quant_alphas_reach_nncf_only_when_given():
+    from speechq.algorithms.params import QuantizationParams
+
+    assert QuantizationParams.from_dict({}).smooth_quant_alphas == ()
+    given = QuantizationParams.from_dict({"smooth_quant_alphas": {"matmul": -1, "convolution": 0.95}})
+    assert given.smooth_quant_alphas == (("convolution", 0.95), ("matmul", -1.0))
