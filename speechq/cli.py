@@ -70,6 +70,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--no-progress", action="store_true")
     q.add_argument("--agreement", action="store_true",
                    help="score INT8 against the FP32 model's own transcripts: -d is then any folder of audio")
+    q.add_argument("--sensitivity", type=int, metavar="N",
+                   help="measure each layer's sensitivity on N utterances (one evaluation per layer; the report "
+                        "shows a table and a plot; accuracy-aware quantization reports its own ranking)")
     q.add_argument("--quantize-front-end", action="store_true",
                    help="quantize an in-graph spectrogram front end and the first convolutions on a raw waveform too "
                         "(kept FP32 by default: INT8 breaks them)")
@@ -157,7 +160,8 @@ def _quantize(args: argparse.Namespace) -> int:
 
     params = {k: v for k, v in (("preset", args.preset), ("stat_subset_size", args.subset_size),
                                 ("maximal_drop", args.max_drop),
-                                ("keep_front_end_fp32", False if args.quantize_front_end else None)) if v is not None}
+                                ("keep_front_end_fp32", False if args.quantize_front_end else None),
+                                ("sensitivity_subset_size", args.sensitivity)) if v is not None}
     if args.config is not None:
         job = read_pot_config(args.config)
         recipe = job.pop("recipe")

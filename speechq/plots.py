@@ -88,8 +88,10 @@ def plot_throughputs(labels: Sequence[str], streams: Sequence[int], audio_per_se
 
 
 def plot_sensitivity(sensitivity: Mapping[str, float], baseline: float, quantized: float, metric: str,
-                     reverted: Sequence[str], path: str | Path, top: int = 20) -> Path:
-    """Per-layer metric with only that layer back in FP32 (the ``top`` most helpful), reverted layers highlighted."""
+                     reverted: Sequence[str], path: str | Path, top: int = 20,
+                     title: str = "per-layer sensitivity") -> Path:
+    """Per-layer metric with only that layer back in FP32 (the ``top`` that move it most), reverted layers
+    highlighted; ``baseline`` (FP32) and ``quantized`` (every layer INT8) as lines, measured on the same items."""
     plt = _pyplot()
     ranked = sorted(sensitivity.items(), key=lambda item: abs(item[1] - quantized), reverse=True)[:top]
     figure, axes = plt.subplots(figsize=(7.5, 0.35 * len(ranked) + 1.6))
@@ -100,6 +102,6 @@ def plot_sensitivity(sensitivity: Mapping[str, float], baseline: float, quantize
     axes.axvline(baseline, color="black", linestyle="--", linewidth=1, label=f"FP32 {baseline:.4f}")
     axes.axvline(quantized, color="grey", linestyle=":", linewidth=1, label=f"all INT8 {quantized:.4f}")
     axes.set_xlabel(f"{metric} with the layer alone in FP32 (orange: reverted)")
-    axes.set_title("per-layer sensitivity (accuracy-aware ranking)")
+    axes.set_title(title)
     axes.legend(fontsize=8)
     return _save(figure, Path(path))

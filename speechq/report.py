@@ -9,9 +9,11 @@ import os
 from pathlib import Path
 from typing import Any
 
+from speechq.algorithms.sensitivity import Sensitivity
 from speechq.workflows import BenchmarkResult, Evaluation, QuantizeResult, summarise_latency
 
-__all__ = ["benchmark_markdown", "evaluations_markdown", "quantize_markdown", "to_json", "write_report"]
+__all__ = ["benchmark_markdown", "evaluations_markdown", "quantize_markdown", "sensitivity_markdown", "to_json",
+           "write_report"]
 
 
 def _percent(value: float | None) -> str:
@@ -67,6 +69,9 @@ def quantize_markdown(result: QuantizeResult) -> str:
         status = "reached" if aaq.reached else "NOT reached"
         lines += ["", f"maximal_drop {aaq.maximal_drop} ({aaq.drop_type}) {status}: drop {aaq.drop:.5f}; "
                   f"layers kept in FP32: {', '.join(aaq.reverted_layers) or 'none'}"]
+    if result.sensitivity is not None:
+        reverted = result.accuracy_aware.reverted_layers if result.accuracy_aware is not None else ()
+        lines += ["", *sensitivity_markdown(result.sensitivity, reverted)]
     if result.drift:
         lines += ["", f"INT8 against FP32 on {result.drift[0].items} inferences of calibration items:"]
     for d in result.drift:
@@ -75,6 +80,18 @@ def quantize_markdown(result: QuantizeResult) -> str:
         lines.append(f"- `{d.output}`: relative error {d.relative_error:.3f}{agreement}{flag}")
     lines += ["", "saved: " + ", ".join(s["model"] for s in result.saved)]
     return "\n".join(lines)
+
+
+def sensitivity_markdown(sensitivity: Sensitivity, reverted: tuple[str, ...] = ()) -> list[str]:
+    """Per-layer sensitivity as a table, the layers whose return to FP32 helps most first."""
+    name = sensitivity.metric.upper()
+    lines = [f"Per-layer sensitivity on {sensitivity.items} items: {name} with the layer alone in FP32 (FP32 "
+             f"{_percent(sensitivity.fp32)}, every layer INT8 {_percent(sensitivity.int8)}):", "",
+             f"| layer | type | {name} alone in FP32 | gain (points) | reverted |", "|---|---|---|---|---|"]
+    for entry in sensitivity.ranked():
+        lines.append(f"| {entry.layer} | {entry.type} | {_percent(entry.value)} | {100 * sensitivity.gain(entry):+.2f} "
+                     f"| {'yes' if entry.layer in reverted else ''} |")
+    return lines
 
 
 def _latency_table(latencies: Any, unit: str) -> list[str]:
@@ -135,10 +152,12 @@ def _plots(value: Any, folder: Path) -> list[Path]:
         written.append(plots.plot_latencies([lat.label for lat in lats], [lat.median_ms for lat in lats],
                                             [lat.p10_ms for lat in lats], [lat.p90_ms for lat in lats],
                                             value.latency_unit, folder / "latency.png"))
-        aaq = value.accuracy_aware
-        if aaq is not None and aaq.sensitivity:
-            written.append(plots.plot_sensitivity(aaq.sensitivity, aaq.baseline, aaq.default_quantized, aaq.metric,
-                                                  aaq.reverted_layers, folder / "sensitivity.png"))
+        sensitivity, aaq = value.sensitivity, value.accuracy_aware
+        if sensitivity is not None and sensitivity.layers:
+            written.append(plots.plot_sensitivity(
+                {entry.layer: entry.value for entry in sensitivity.layers}, sensitivity.fp32, sensitivity.int8,
+                sensitivity.metric, aaq.reverted_layers if aaq is not None else (), folder / "sensitivity.png",
+                title=f"per-layer sensitivity on {sensitivity.items} items"))
     elif isinstance(value, BenchmarkResult):
         lats = value.latencies
         written.append(plots.plot_latencies([lat.label for lat in lats], [lat.median_ms for lat in lats],

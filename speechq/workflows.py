@@ -20,6 +20,7 @@ import numpy as np
 from speechq.algorithms import AccuracyAwareResult
 from speechq.algorithms.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart
+from speechq.algorithms.sensitivity import Sensitivity
 from speechq.api.data_loader import DataLoader
 from speechq.api.metric import Metric, MetricGroup
 from speechq.api.sampler import IndexSampler
@@ -93,6 +94,7 @@ class QuantizeResult:
     fp32_layers_kept: tuple[str, ...] = field(default_factory=tuple)  # weighted layers of ``front_end``
     drift: tuple[OutputDrift, ...] = field(default_factory=tuple)
     front_end: tuple[FrontEndPart, ...] = field(default_factory=tuple)  # kept FP32 by default (keep_front_end_fp32)
+    sensitivity: Sensitivity | None = None  # per layer: accuracy-aware ranking, or sensitivity_subset_size
     reference: str = "transcripts"  # what error rates are measured against ("FP32 transcripts": agreement)
 
 
@@ -325,6 +327,7 @@ def quantize_and_compare(
         latency_unit="chunk" if spec.engine == "streaming" else "utterance", saved=tuple(saved), accuracy_aware=aaq,
         drift=tuple(drift), reference="FP32 transcripts" if agreement else "transcripts", front_end=front_end,
         fp32_layers_kept=tuple(layer for part in front_end for layer in part.layers),
+        sensitivity=getattr(pipeline.algorithms[0], "sensitivity", None),
     )
 
 

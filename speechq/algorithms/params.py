@@ -181,7 +181,7 @@ def _parse_ignored(section: str, raw: Any) -> tuple[tuple[str, ...], tuple[Ignor
 QUANTIZATION_KEYS = frozenset(
     {"target_device", "preset", "stat_subset_size", "stat_batch_size", "shuffle_data", "seed", "ignored",
      "activations", "weights", "model_type", "use_fast_bias", "keep_front_end_fp32", "front_end_waveform_convolutions",
-     "smooth_quant_alphas"}
+     "smooth_quant_alphas", "sensitivity_subset_size"}
 )
 
 
@@ -193,7 +193,9 @@ class QuantizationParams:
     ``keep_front_end_fp32`` (default true): keep the subgraphs INT8 is known to break in FP32 (an in-graph
     spectrogram / log-mel front end, the first convolutions on a raw waveform; see
     :mod:`speechq.algorithms.front_end`); ``front_end_waveform_convolutions`` (default 1): how many convolutions on a
-    raw waveform that keeps. Names in ``ignored.scope`` stay FP32 in any case.
+    raw waveform that keeps. Names in ``ignored.scope`` stay FP32 in any case. ``sensitivity_subset_size`` (default
+    0: off): measure each quantized layer's sensitivity on that many items with the engine's metric
+    (:mod:`speechq.algorithms.sensitivity`; one evaluation per layer).
 
     ``smooth_quant_alphas`` (``{"convolution": a, "matmul": b}``, each in [0, 1] or -1 for off; NNCF's defaults -1
     and 0.95 where not given): SmoothQuant's migration strength per layer type, applied with ``model_type:
@@ -246,6 +248,7 @@ class QuantizationParams:
                 "front_end_waveform_convolutions", DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS)),
             smooth_quant_alphas=_smooth_quant_alphas(f"{section}.smooth_quant_alphas",
                                                      params.get("smooth_quant_alphas", {})),
+            sensitivity_subset_size=_count(section, "sensitivity_subset_size", params.get("sensitivity_subset_size", 0)),
         )
 
     @classmethod

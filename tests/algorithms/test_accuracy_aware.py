@@ -78,3 +78,14 @@ def test_needs_a_metric(mlp, mlp_data):
     engine = sq.IEEngine({}, ArrayLoader(*mlp_data), Accuracy())
     with pytest.raises(sq.ConfigError, match=r"'metric' 'wer' is not one of the metric's names \['accuracy'\]"):
         sq.AccuracyAwareQuantization({"metric": "wer"}, engine).run(mlp)
+
+
+def test_sensitivity_is_the_first_ranking_with_reference_values_on_the_same_items(aaq_run):
+    _, result, pipeline = aaq_run
+    sensitivity = pipeline.algorithms[0].sensitivity
+    assert {entry.layer for entry in sensitivity.layers} == set(result.sensitivity) == {"fc1", "fc2"}
+    assert {entry.type for entry in sensitivity.layers} == {"MatMul"}
+    assert sensitivity.metric == "accuracy" and sensitivity.higher_better
+    assert sensitivity.int8 < sensitivity.fp32  # on the ranking subset (the items that degraded most)
+    best = sensitivity.ranked()[0]
+    assert best.layer == result.reverted_layers[0] and sensitivity.gain(best) > 0

@@ -122,3 +122,20 @@ def test_quantization_is_silent_unless_progress_is_asked(mlp, mlp_engine, capfd)
     algorithm.run(mlp)
     out, err = capfd.readouterr()
     assert out == "" and "Statistics collection" in err
+
+
+def test_sensitivity_on_request_measures_each_layer_alone_in_fp32(mlp, mlp_data):
+    x, labels = mlp_data
+    engine = sq.IEEngine({}, ArrayLoader(x, labels), Accuracy())
+    algorithm = sq.DefaultQuantization({"stat_subset_size": 30, "sensitivity_subset_size": 60}, engine)
+    algorithm.run(mlp)
+    sensitivity = algorithm.sensitivity
+    assert sensitivity.items == 60 and [entry.layer for entry in sensitivity.layers] == ["fc1", "fc2"]
+    assert sensitivity.fp32 == 1.0  # labels are the FP32 model's own predictions
+    assert sensitivity.int8 < sensitivity.fp32 and sensitivity.gain(sensitivity.ranked()[0]) > 0
+    for entry in sensitivity.layers:  # each a real evaluation: a whole number of the 60 items right
+        assert round(entry.value * 60, 6).is_integer() and entry.value <= sensitivity.fp32
+    assert sq.DefaultQuantization({"stat_subset_size": 5}, engine).sensitivity is None
+    with pytest.raises(sq.ConfigError, match="sensitivity_subset_size needs an engine with a metric"):
+        sq.DefaultQuantization({"stat_subset_size": 5, "sensitivity_subset_size": 5},
+                               sq.IEEngine({}, ArrayLoader(x, labels))).run(mlp)

@@ -146,12 +146,17 @@ def _cli(capsys, *args: str) -> dict | list:
 def test_every_command_runs_an_onnx_fp16_model(tmp_path, models, few_utterances, capsys):
     ctc = ["--recipe", "ctc", "--vocab", str(models["tokens"]), "--blank", "28", "-d", str(few_utterances)]
     report = _cli(capsys, "quantize", *ctc, "-m", str(models["onnx"]), "-o", str(tmp_path), "--no-progress",
-                  "--report", str(tmp_path / "report"))
+                  "--report", str(tmp_path / "report"), "--sensitivity", "3")
     assert report["recipe"] == "ctc" and set(report["fp32"]["metrics"]) == {"wer", "cer"}
     assert [part["layers"] for part in report["front_end"]] == [["conv1/WithoutBiases"]]  # the convolution on the raw waveform
     int8 = tmp_path / "tiny_ctc_fp16.xml"
     assert int8.exists() and report["int8_weight_bytes"] < report["fp32_weight_bytes"]
-    assert "Kept in FP32 by default" in (tmp_path / "report" / "report.md").read_text()
+    markdown = (tmp_path / "report" / "report.md").read_text()
+    assert "Kept in FP32 by default" in markdown
+    [layer] = report["sensitivity"]["layers"]  # the one INT8 layer: the 1x1 convolution
+    assert layer["type"] == "Convolution" and report["sensitivity"]["items"] == 3
+    assert "Per-layer sensitivity on 3 items: WER with the layer alone in FP32" in markdown
+    assert f"| {layer['layer']} | Convolution |" in markdown and (tmp_path / "report" / "sensitivity.png").exists()
     [fp32_eval, int8_eval] = _cli(capsys, "eval", *ctc, str(models["onnx"]), str(int8))
     assert int8_eval["metrics"]["wer"] == pytest.approx(report["int8"]["metrics"]["wer"])
     texts = _cli(capsys, "transcribe", *ctc, "-m", str(int8))

@@ -20,6 +20,7 @@ from speechq.algorithms.accuracy_aware.fake_quantize import quantized_layers, re
 from speechq.algorithms.base import Algorithm
 from speechq.algorithms.default.algorithm import DefaultQuantization
 from speechq.algorithms.front_end import FrontEndPart
+from speechq.algorithms.sensitivity import LayerSensitivity, Sensitivity
 from speechq.algorithms.params import AccuracyAwareParams
 from speechq.api.metric import metric_directions
 from speechq.api.sampler import IndexSampler
@@ -55,7 +56,8 @@ class AccuracyAwareResult:
         baseline: FP32 value; ``default_quantized``: value with every layer quantized; ``final``: value returned.
         drop: final drop (``drop_type``), ``maximal_drop`` the target, ``reached`` whether it was met.
         reverted_layers: layers put back in FP32, in order.
-        sensitivity: metric on the ranking subset with each ranked layer alone reverted (latest ranking).
+        sensitivity: metric on the ranking subset with each layer alone reverted (the first ranking, from the model
+            with every layer INT8; ``AccuracyAwareQuantization.sensitivity`` has it with reference values).
         iterations: full evaluations after reverts.
     """
 
@@ -89,6 +91,7 @@ class AccuracyAwareQuantization(Algorithm):
     def __init__(self, config: Any, engine: Any) -> None:
         super().__init__(config, engine)
         self.result: AccuracyAwareResult | None = None
+        self.sensitivity: Sensitivity | None = None  # the first ranking (every layer, all others INT8)
         self.front_end: list[FrontEndPart] = []  # kept FP32 by default before any ranking (see DefaultQuantization)
 
     def _metric_name(self) -> tuple[str, bool]:
@@ -128,18 +131,30 @@ class AccuracyAwareQuantization(Algorithm):
             trial = CompressedModel.from_ov(revert_layers(model.model, [layer]), model.name)
             scores[layer] = self._evaluate(trial, subset).value
             logger.info("%s: ranking %s -> %s %.5f on %d samples", self.name, layer, self._metric, scores[layer], len(subset))
-        self._sensitivity = scores
+        if not self._ranked:  # the first ranking: every layer, from the all-INT8 model
+            self._ranked = True
+            self._sensitivity = scores
+            self.sensitivity = self._as_sensitivity(model, subset, scores)
         return sorted(candidates, key=lambda n: -scores[n] if self._higher_better else scores[n])
+
+    def _as_sensitivity(self, model: CompressedModel, subset: list[int], scores: dict[str, float]) -> Sensitivity:
+        """The first ranking as a per-layer sensitivity, with FP32 and all-INT8 measured on the same items."""
+        types = {layer.name: layer.type for layer in quantized_layers(model.model)}
+        layers = tuple(LayerSensitivity(name, types.get(name, ""), value) for name, value in scores.items())
+        return Sensitivity(self._metric, self._higher_better, len(subset), self._evaluate(self._fp32, subset).value,
+                           self._evaluate(model, subset).value, layers)
 
     def run(self, model: CompressedModel) -> CompressedModel:
         self._metric, self._higher_better = self._metric_name()
         self._sensitivity = {}
+        self.sensitivity, self._ranked = None, False
+        self._fp32 = model
         self._baseline = self._evaluate(model)
         logger.info("%s: FP32 %s = %.5f", self.name, self._metric, self._baseline.value)
         default = DefaultQuantization(self.params, self._engine)
         default.print_progress = self.print_progress
         current = default.quantize(model, compress_weights=False)
-        self.front_end = default.front_end
+        self.front_end, self.sensitivity = default.front_end, default.sensitivity  # a ranking replaces the latter
         evaluation = self._evaluate(current)
         default_value, drop = evaluation.value, self._drop(evaluation.value)
         logger.info("%s: all layers INT8: %s = %.5f, drop %.5f (maximal_drop %.5f)", self.name, self._metric,

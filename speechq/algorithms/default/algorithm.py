@@ -24,6 +24,8 @@ from speechq.algorithms.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end, front_end_names
 from speechq.algorithms.graph import prepare_for_quantization, store_exact_fp16_weights
 from speechq.algorithms.recurrent import RecurrentAlignment, align_recurrent_quantizers
+from speechq.algorithms.sensitivity import Sensitivity, measure_sensitivity
+from speechq.api.metric import metric_directions
 from speechq.api.sampler import BatchSampler
 from speechq.errors import ConfigError
 from speechq.model import CompressedModel, compress_model_weights
@@ -40,6 +42,7 @@ class DefaultQuantization(Algorithm):
     recurrent_alignments: list[RecurrentAlignment] = []  # noqa: RUF012  (replaced, never mutated)
     drift: list[OutputDrift] = []  # noqa: RUF012
     front_end: list[FrontEndPart] = []  # noqa: RUF012  (what the last quantization kept FP32 by default)
+    sensitivity: Sensitivity | None = None  # per-layer, with sensitivity_subset_size > 0
 
     def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict]:
         """The input dicts the engine feeds ``model`` over the calibration subset."""
@@ -67,6 +70,7 @@ class DefaultQuantization(Algorithm):
         self.drift = check_drift(prepared, quantized, calibration, outputs=getattr(self._engine, "result_outputs", None))
         store_exact_fp16_weights(quantized)
         result = CompressedModel.from_ov(quantized, name=model.models[0].name)
+        self.sensitivity = self.measure_sensitivity(model, result)
         if compress_weights:
             compress_model_weights(result)
         return result
@@ -80,6 +84,17 @@ class DefaultQuantization(Algorithm):
             logger.info("%s: kept in FP32 by default (keep_front_end_fp32=false quantizes it): %s", self.name,
                         part.describe())
         return parts
+
+    def measure_sensitivity(self, fp32: CompressedModel, int8: CompressedModel) -> Sensitivity | None:
+        """Per-layer sensitivity on the first ``sensitivity_subset_size`` items (None when 0)."""
+        size = min(self.params.sensitivity_subset_size, self._data_size())
+        if size == 0:
+            return None
+        if self._engine.metric is None:
+            raise ConfigError(f"{self.name}: sensitivity_subset_size needs an engine with a metric")
+        directions = metric_directions(self._engine.metric)
+        name = next(iter(directions))
+        return measure_sensitivity(self._engine, fp32, int8, name, directions[name], list(range(size)))
 
     def run(self, model: CompressedModel) -> CompressedModel:
         return self.quantize(model)
