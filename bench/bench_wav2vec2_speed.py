@@ -2,7 +2,8 @@
 
 A Hugging Face Wav2Vec2ForCTC with wav2vec2-base's configuration (7 convolutions, 12 transformer layers of 768,
 32 symbols) and random weights (speed does not depend on them), converted with ``openvino.convert_model``,
-quantized by speechq's DefaultQuantization with ``model_type: transformer`` on random "audio", then timed on
+quantized by speechq's DefaultQuantization with the wav2vec2 recipe's defaults (transformer model type, mixed
+preset, SmoothQuant on the feature encoder's convolutions, first convolution FP32) on random "audio", then timed on
 ``--seconds`` of audio, one thread and all cores. It also lists which layers run in which precision at run time, to
 see what keeps time outside INT8. Needs the ``torch`` extra (``pip install -e '.[torch]'``).
 
@@ -24,6 +25,7 @@ import speechq as sq
 from speechq.benchmark import measure_latency
 from speechq.engines import runtime_layers
 from speechq.model import get_core
+from speechq.zoo import get_recipe
 
 RESULTS = Path(__file__).parent / "results"
 RATE = 16_000
@@ -74,7 +76,8 @@ def main() -> None:
     rng = np.random.default_rng(0)
     audio = [rng.normal(0, 1, (1, int(args.seconds * RATE))).astype(np.float32) for _ in range(args.calibration)]
     engine = sq.IEEngine({}, Audio(audio), None)
-    algorithm = sq.DefaultQuantization({"stat_subset_size": len(audio), "model_type": "transformer"}, engine)
+    params = {**get_recipe("wav2vec2").quantization_defaults, "stat_subset_size": len(audio)}  # the recipe's defaults
+    algorithm = sq.DefaultQuantization(params, engine)
     int8 = algorithm.run(sq.CompressedModel.from_ov(fp32, "wav2vec2_base")).model
     inputs = [{"input_values": audio[0]}]
     rows = {}
