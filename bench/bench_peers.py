@@ -183,8 +183,13 @@ def prepare(settings: Settings, pot_python: Path | None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------------------------------------ quantization
+DERIVED_FROM = {"speechq_accuracy_aware": "speechq_default", "nncf_accuracy_control": "nncf"}
+
+
 def quantize(contender: Contender, model_key: str, data: dict[str, Any], size: int, settings: Settings,
-             pot_python: Path | None) -> ChildRun:
+             pot_python: Path | None, fp32_layers: list[str] | None = None) -> ChildRun:
+    """One quantization in a child process. With ``fp32_layers``, an accuracy-aware contender's choice on the
+    trained model is applied to another model: its tool's default quantization with those layers left FP32."""
     models, subset = data["models"][model_key], data["subsets"][size]
     out = settings.work / "int8" / model_key / f"{contender.key}-{size}"
     name = f"quantize-{model_key}-{contender.key}-{size}"
@@ -193,6 +198,8 @@ def quantize(contender: Contender, model_key: str, data: dict[str, Any], size: i
         return run_child([str(pot_python), str(POT_WORKER)], task, settings.work / "logs", name, settings.timeout_s)
     task = {"task": "quantize", "contender": contender.quantizer, "fp32": models, "calibration": subset["utterances"],
             "count": subset["count"], "manifest": subset["manifest"], "out": str(out), "max_drop": settings.max_drop}
+    if fp32_layers is not None:
+        task.update(contender=DERIVED_FROM[contender.key], ignored_layers=fp32_layers)
     return run_child([sys.executable, str(WORKER)], task, settings.work / "logs", name, settings.timeout_s)
 
 
@@ -223,13 +230,12 @@ def measure(key: str, artifact: dict[str, Any], data: dict[str, Any], settings: 
 
 
 def speed_rounds(artifacts: dict[str, dict[str, Any]], data: dict[str, Any], settings: Settings,
-                 model_key: str) -> tuple[dict[str, list[dict]], dict[str, str]]:
-    """Speed of every artifact in ``settings.rounds`` rounds, the order rotated each round. Returns raw
-    measurements per contender (one per round) and failures."""
-    raw: dict[str, list[dict]] = {}
+                 model_key: str, raw: dict[str, list[dict]], first_round: int = 0) -> dict[str, str]:
+    """Speed of every artifact in rounds ``first_round .. settings.rounds - 1``, the order rotated each round,
+    appended to ``raw`` (one measurement per contender and round). Returns failures."""
     failures: dict[str, str] = {}
     keys = list(artifacts)
-    for round_index in range(settings.rounds):
+    for round_index in range(first_round, settings.rounds):
         shift = round_index % max(1, len(keys))
         for key in keys[shift:] + keys[:shift]:
             if key in failures:
@@ -239,7 +245,7 @@ def speed_rounds(artifacts: dict[str, dict[str, Any]], data: dict[str, Any], set
                 failures[key] = run.failure()
                 continue
             raw.setdefault(key, []).append(run.result["speed"])  # type: ignore[index]
-    return raw, failures
+    return failures
 
 
 # -------------------------------------------------------------------------------------------------------- main
@@ -310,7 +316,7 @@ def quantize_all(runnable: list[Contender], records: dict[str, dict[str, Any]], 
                 artifact = baseline_artifact(c.key, models[model_key])
                 if artifact is not None:
                     artifacts[model_key][c.key] = artifact
-            elif not (c.trained_only and model_key != "trained"):
+            elif not c.trained_only or model_key == "trained":
                 jobs.append((c, model_key, size))
     main_size = min(settings.calibration_utterances, count)
     for size in sorted({min(s, count) for s in settings.growth_sizes} - {main_size}):
@@ -330,6 +336,18 @@ def quantize_all(runnable: list[Contender], records: dict[str, dict[str, Any]], 
             pot_versions.update((child.result or {}).get("versions", {}))
         elif not child.ok and model_key == "trained" and size == main_size:
             records[c.key].update(status="failed", reason=f"quantization failed: {child.failure()}")
+    chosen = {row["key"]: row["fp32_layers"] for row in quantization
+              if row["model"] == "trained" and row["ok"] and "fp32_layers" in row}
+    for model_key in (k for k in models if k != "trained"):
+        size = min(settings.speed_calibration_utterances, count)
+        for c in (c for c in runnable if c.trained_only and c.key in chosen):
+            log(f"quantize {model_key}: {c.label}: the trained model's choice, FP32 layers {chosen[c.key] or 'none'}")
+            child = quantize(c, model_key, data, size, settings, pot_python, chosen[c.key])
+            row = quantization_row(c, model_key, size, child, data)
+            row["derived"] = f"{DERIVED_FROM[c.key]} with the layers the trained model kept FP32 left FP32"
+            quantization.append(row)
+            if child.ok:
+                artifacts[model_key][c.key] = child.result["artifact"]  # type: ignore[index]
     return artifacts, quantization, pot_versions
 
 
@@ -406,9 +424,12 @@ def run(settings: Settings) -> dict[str, Any]:
     if pot_python is not None and "pot_default" in artifacts["trained"]:
         accuracy.update(pot_own_runtime(artifacts, data, settings, pot_python))
     speed_raw = {"trained": {key: [child.result["speed"]] for key, child in first.items() if child.ok}}  # type: ignore[index]
-    for model_key in (k for k in models if k != "trained"):
-        log(f"measuring {model_key}: {settings.rounds} rounds")
-        speed_raw[model_key], failures = speed_rounds(artifacts[model_key], data, settings, model_key)
+    for model_key in models:
+        first_round = 1 if model_key == "trained" else 0  # round 0 of the trained model came with its WER
+        log(f"measuring the speed of {model_key}: rounds {first_round + 1} to {settings.rounds}")
+        raw = speed_raw.setdefault(model_key, {})
+        failures = speed_rounds({k: a for k, a in artifacts[model_key].items() if model_key != "trained" or k in raw},
+                                data, settings, model_key, raw, first_round)
         for key, failure in failures.items():
             records[key]["reason"] += f" {model_key} speed failed: {failure}"
 

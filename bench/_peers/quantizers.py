@@ -68,6 +68,8 @@ def speechq_quantize(task: dict[str, Any], accuracy_aware: bool) -> dict[str, An
     for index in range(len(loader)):  # features computed (and cached by the loader) before the clock
         loader[index]
     params: dict[str, Any] = {"preset": "performance", "stat_subset_size": len(loader)}
+    if task.get("ignored_layers"):  # an accuracy-aware choice made on the trained model, applied to another one
+        params["ignored"] = {"scope": list(task["ignored_layers"])}
     name = "DefaultQuantization"
     if accuracy_aware:
         name = "AccuracyAwareQuantization"
@@ -98,17 +100,42 @@ def nncf_quantize(task: dict[str, Any], accuracy_control: bool) -> dict[str, Any
     validation = [(calibration.windows(i), calibration.texts[i]) for i in range(len(calibration))]
     out = Path(task["out"])
     result: dict[str, Any] = {"calibration_chunks": len(feeds)}
-    with clock(result):
+    ignored = nncf.IgnoredScope(names=list(task["ignored_layers"])) if task.get("ignored_layers") else None
+    with clock(result), nncf_reverted_layers() as reverted:
         dataset = nncf.Dataset(feeds)
         if accuracy_control:
             quantized = nncf.quantize_with_accuracy_control(
                 model, dataset, nncf.Dataset(validation), validation_fn=word_accuracy, max_drop=task["max_drop"],
                 drop_type=nncf.DropType.ABSOLUTE, subset_size=len(feeds))
         else:
-            quantized = nncf.quantize(model, dataset, subset_size=len(feeds))
+            quantized = nncf.quantize(model, dataset, subset_size=len(feeds), ignored_scope=ignored)
         ov.save_model(quantized, out / "model.xml")
+    if accuracy_control:
+        result["fp32_layers"] = reverted
     result["artifact"] = _ir(out)
     return result
+
+
+@contextmanager
+def nncf_reverted_layers() -> Iterator[list[str]]:
+    """The operations NNCF's accuracy control reverted to floating point, read from the report it logs."""
+    import logging
+
+    reverted: list[str] = []
+
+    class Collect(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            message = record.getMessage()
+            if "were reverted back to the floating-point precision" in message:
+                reverted.extend(line.strip() for line in message.splitlines()[1:] if line.strip())
+
+    handler = Collect(logging.INFO)
+    logger = logging.getLogger("nncf")
+    logger.addHandler(handler)
+    try:
+        yield reverted
+    finally:
+        logger.removeHandler(handler)
 
 
 def word_accuracy(compiled: Any, items: Any) -> float:

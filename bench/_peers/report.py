@@ -24,7 +24,8 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
                "size_bytes": artifacts["trained"].get(key, {}).get("bytes")}
         row["wer_vs_fp32_points"] = None if baseline_wer is None else 100 * (rates["wer"] - baseline_wer)
         accuracy.append(row)
-    speed = {model_key: speed_rows(raw) for model_key, raw in results["speed_raw"].items()}
+    speed = {model_key: speed_rows(raw, derived=model_key != "trained")
+             for model_key, raw in results["speed_raw"].items()}
     meta = dict(results["meta"])
     for model_key in speed:
         hidden = meta["models"][model_key]["hidden"]
@@ -35,14 +36,17 @@ def summarise(results: dict[str, Any]) -> dict[str, Any]:
             "quantization": results["quantization"]}
 
 
-def speed_rows(raw: dict[str, list[dict[str, Any]]]) -> list[dict[str, Any]]:
+def speed_rows(raw: dict[str, list[dict[str, Any]]], derived: bool = False) -> list[dict[str, Any]]:
     """One row per contender and thread count; ``speedup_vs_openvino_f32`` and ``speedup_vs_own_fp32`` are ratios
-    of median latencies per chunk (above 1: faster than the baseline)."""
+    of median latencies per chunk (above 1: faster than the baseline). ``derived``: accuracy-aware contenders
+    carry the trained model's choice of FP32 layers (labelled so)."""
     rows = []
     for key, rounds in raw.items():
+        carried = derived and BY_KEY[key].trained_only
         for threads in rounds[0]:
             summary = summarise_speed([r[threads] for r in rounds])
-            rows.append({"key": key, "label": BY_KEY[key].label, "threads": int(threads),
+            label = BY_KEY[key].label + (" (trained model's choice)" if carried else "")
+            rows.append({"key": key, "label": label, "threads": int(threads),
                          "float_precision": rounds[0][threads].get("float_precision"), **summary})
     medians = {(r["key"], r["threads"]): r["latency_ms"]["median"] for r in rows}
     for row in rows:
@@ -133,13 +137,16 @@ def speed_tables(summary: dict[str, Any]) -> list[str]:
                   f"{first['chunks_per_pass']} chunks of 16 steps) per pass; warm-up pass, then {meta['passes']} timed "
                   f"passes x {first['rounds']} round(s) (contenders interleaved, each in its own process). Median "
                   "(p10-p90). Speed-ups are ratios of median latencies in this run.", "",
+                  "*cores used*: CPU seconds of the measuring process per wall second, per round (about the thread "
+                  "count on an idle machine; less means something else took the CPU).", "",
                   "| contender | threads | float layers | latency per chunk, ms | throughput, audio s/s | "
-                  "vs OpenVINO FP32 f32 | vs same runtime's FP32 |", "|---|---|---|---|---|---|---|"]
+                  "vs OpenVINO FP32 f32 | vs same runtime's FP32 | cores used |", "|---|---|---|---|---|---|---|---|"]
         for row in sorted(rows, key=lambda r: (r["threads"], r["latency_ms"]["median"])):
             lat, thr = row["latency_ms"], row["throughput"]
             lines.append(f"| {row['label']} | {row['threads']} | {row['float_precision']} | {lat['median']:.3f} "
                          f"({lat['p10']:.3f}-{lat['p90']:.3f}) | {thr['median']:.0f} ({thr['p10']:.0f}-{thr['p90']:.0f}) | "
-                         f"{_x(row['speedup_vs_openvino_f32'])} | {_x(row['speedup_vs_own_fp32'])} |")
+                         f"{_x(row['speedup_vs_openvino_f32'])} | {_x(row['speedup_vs_own_fp32'])} | "
+                         f"{', '.join(f'{c:.2f}' for c in row['cores_used'] if c is not None)} |")
         lines.append("")
     return lines
 
@@ -183,7 +190,8 @@ def _cost_row(row: dict[str, Any]) -> str:
     model = row["model"]
     if not row["ok"]:
         return f"| {row['label']} | {model} | {row['calibration_utterances']} | failed: {row.get('error', '')[:200]} | | | |"
-    return (f"| {row['label']} | {model} | {row['calibration_utterances']} ({row['calibration_chunks']}) | "
+    label = row["label"] + (" (trained model's choice)" if row.get("derived") else "")
+    return (f"| {label} | {model} | {row['calibration_utterances']} ({row['calibration_chunks']}) | "
             f"{row['quantize_seconds']:.1f} | {row['process_seconds']:.1f} | {row['peak_rss_mb']:.0f} "
             f"({row['rss_before_mb']:.0f}) | {_mb(row.get('size_bytes'))} |")
 
@@ -195,12 +203,16 @@ def contender_tables(summary: dict[str, Any]) -> list[str]:
         lines.append(f"| {record['label']} | {status} | {record['options']} |")
     notes = []
     for row in summary["quantization"]:
-        if row["model"] != "trained" or not row["ok"]:
+        if row["model"] != "trained" or not row["ok"] or \
+                row["calibration_utterances"] != summary["meta"]["calibration_utterances"]:
             continue
         if "fp32_layers" in row:
-            notes.append(f"- {row['label']} kept in FP32: {', '.join(row['fp32_layers']) or 'nothing'} "
-                         f"(calibration WER: FP32 {_pct(row['calibration_wer']['fp32'])}, all INT8 "
-                         f"{_pct(row['calibration_wer']['all_int8'])}, final {_pct(row['calibration_wer']['final'])}).")
+            wer = row.get("calibration_wer")
+            figures = "" if wer is None else (f" (WER on the calibration utterances: FP32 {_pct(wer['fp32'])}, all "
+                                              f"INT8 {_pct(wer['all_int8'])}, final {_pct(wer['final'])})")
+            notes.append(f"- {row['label']} kept in FP32: {', '.join(row['fp32_layers']) or 'nothing'}{figures}. On "
+                         "the full-size model its row applies this choice (its tool's default quantization with "
+                         "these layers left FP32): random weights give no WER to choose by.")
         if "runtime_ops" in row:
             ops = ", ".join(f"{op} x{count}" for op, count in row["runtime_ops"].items())
             notes.append(f"- {row['label']}: operators ONNX Runtime executes after its graph optimisations: {ops}.")

@@ -172,4 +172,5 @@ def summarise_speed(raw: list[dict[str, Any]]) -> dict[str, Any]:
     audio = raw[0]["audio_seconds"]
     throughput = [audio / t for t in pass_s]
     return {"latency_ms": spread(chunk_ms), "throughput": spread(throughput), "pass_s": spread(pass_s),
-            "audio_seconds": audio, "chunks_per_pass": raw[0]["chunks_per_pass"], "rounds": len(raw)}
+            "audio_seconds": audio, "chunks_per_pass": raw[0]["chunks_per_pass"], "rounds": len(raw),
+            "cores_used": [r.get("cores_used") for r in raw], "load_before": [r.get("load_before") for r in raw]}

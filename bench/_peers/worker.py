@@ -13,6 +13,8 @@ and peak memory from the operating system, and runtimes never share a process (t
 from __future__ import annotations
 
 import logging
+import os
+import resource
 import sys
 import time
 from pathlib import Path
@@ -36,11 +38,21 @@ def measure(task: dict[str, Any]) -> dict[str, Any]:
     data = Utterances.load(Path(task["speed_data"]))
     for threads in task["threads"]:
         runner = make_runner(task["artifact"], threads)
+        load = os.getloadavg()[0]
+        cpu, wall = _cpu_seconds(), time.perf_counter()
         speeds[str(threads)] = speed(runner, data, task["passes"], task.get("warmup", 1))
+        # cores this process kept busy while measuring (about `threads` on an otherwise idle machine)
+        speeds[str(threads)]["cores_used"] = (_cpu_seconds() - cpu) / (time.perf_counter() - wall)
+        speeds[str(threads)]["load_before"] = load
         speeds[str(threads)]["float_precision"] = getattr(runner, "float_precision", "?")
         del runner
     result["speed"] = speeds
     return result
+
+
+def _cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def quantize(task: dict[str, Any]) -> dict[str, Any]:
