@@ -17,6 +17,7 @@ import argparse
 import shutil
 import sys
 from pathlib import Path
+from typing import Any
 
 import openvino as ov
 
@@ -45,7 +46,7 @@ def convert_hf_folder(folder: Path) -> ov.Model:
     return model
 
 
-def quantize(args: argparse.Namespace) -> dict[str, float]:
+def quantize(args: argparse.Namespace) -> dict[str, Any]:
     folder = args.model if args.model.is_dir() else args.model.parent
     vocabulary = sq.Vocabulary.from_file(folder / "vocab.json")  # ConfigError naming the file when it is missing
     if args.model.is_dir():
@@ -82,11 +83,12 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
     shutil.copyfile(folder / "vocab.json", args.output / "vocab.json")  # speechq finds it beside the INT8 model
 
     print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  ({100 * (int8_wer - fp32_wer):+.2f} points)")
-    result = getattr(pipeline.algorithms[0], "result", None)
+    result = getattr(pipeline.algorithms[0], "result", None)  # accuracy-aware: what it reverted
+    reverted = list(result.reverted_layers) if result is not None else []
     if result is not None:
-        print(f"layers kept in FP32: {', '.join(result.reverted_layers) or 'none'}")
+        print(f"layers kept in FP32: {', '.join(reverted) or 'none'}")
     print(f"INT8 model: {args.output / name}.xml")
-    return {"fp32_wer": fp32_wer, "int8_wer": int8_wer}
+    return {"fp32_wer": fp32_wer, "int8_wer": int8_wer, "reverted_layers": reverted}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

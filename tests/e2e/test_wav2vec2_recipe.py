@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 import numpy as np
 import pytest
@@ -36,13 +37,13 @@ def recipe() -> ModuleType:
 
 
 @pytest.fixture(scope="module")
-def recipe_run(recipe: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, float]]:
+def recipe_run(recipe: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
     out = tmp_path_factory.mktemp("recipe")
     return out, recipe.quantize(recipe.parse_args(["-o", str(out)]))
 
 
 @pytest.mark.slow
-def test_recipe_keeps_int8_wer_within_two_points(recipe_run: tuple[Path, dict[str, float]]) -> None:
+def test_recipe_keeps_int8_wer_within_one_point(recipe_run: tuple[Path, dict[str, Any]]) -> None:
     out, result = recipe_run
     assert 0 <= result["fp32_wer"] < 0.55  # greedy WER 48.00% measured: a model that recognises the speech
     assert result["int8_wer"] - result["fp32_wer"] <= MAX_WER_INCREASE
@@ -50,7 +51,7 @@ def test_recipe_keeps_int8_wer_within_two_points(recipe_run: tuple[Path, dict[st
 
 
 @pytest.mark.slow
-def test_recipe_int8_model_runs_int8(recipe_run: tuple[Path, dict[str, float]]) -> None:
+def test_recipe_int8_model_runs_int8(recipe_run: tuple[Path, dict[str, Any]]) -> None:
     out, _ = recipe_run
     compiled = get_core().compile_model(sq.load_model(out / "model.xml").model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     compute = [layer for layer in runtime_layers(compiled) if layer.is_compute]
@@ -100,3 +101,15 @@ def test_recipe_refuses_a_model_without_vocab_json(recipe: ModuleType, tmp_path:
     for suffix in (".xml", ".bin"):
         (tmp_path / f"model{suffix}").write_bytes(SPEC.default_model.with_suffix(suffix).read_bytes())
     assert recipe.main(["-m", str(tmp_path / "model.xml"), "-o", str(tmp_path / "out")]) == 2
+
+
+@pytest.mark.slow
+def test_recipe_accuracy_aware_reaches_a_tight_drop_reverting_few_layers(recipe: ModuleType,
+                                                                         tmp_path: Path) -> None:
+    """--max-drop 0.001 (a third of a word on the shipped utterances): measured, one convolution of the feature
+    encoder goes back to FP32 and INT8 WER is 47.71% against 48.00%."""
+    args = recipe.parse_args(["-a", "accuracy-aware", "--max-drop", "0.001", "-o", str(tmp_path)])
+    result = recipe.quantize(args)
+    assert result["int8_wer"] - result["fp32_wer"] <= 0.001
+    reverted = result["reverted_layers"]
+    assert 1 <= len(reverted) <= 3, reverted
