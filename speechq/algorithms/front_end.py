@@ -7,9 +7,13 @@ Two kinds of subgraph lose the signal when their inputs are rounded to 256 level
   grid, every bin below about 1/256 of the loudest becomes zero, the log of the mel energies falls to its floor and
   the features the rest of the model reads are wrecked. Found from each ``Log`` whose whole ancestry back to the model
   inputs is signal processing (spectral transforms, linear maps with constant weights, products, powers, sums,
-  data movement: no activation function, no recurrent or attention layer), plus the normalisation that follows it
-  (mean and variance subtraction and scaling computed from the log-mel itself). Everything in it is kept FP32; the
-  first layer after it (which reads normalised log-mel features, a well-scaled input) is quantized as usual.
+  data movement: no activation function, no recurrent or attention layer). Kept with it: the normalisation that
+  follows (mean and variance of the log-mel itself), fixed linear transforms of the features (a DCT: a weighted layer
+  whose output only reaches other weighted layers, through data movement), and the first weighted layer that reads
+  the features, whose input quantizer would otherwise flatten features of very different ranges onto one grid
+  (MFCC's c0 against the higher cepstra). Measured on the shipped DeepSpeech weights behind an in-graph MFCC front
+  end (100 held-out utterances): CER against FP32's transcripts 59.7% with everything INT8, 3.4% with the front end
+  FP32, 0.78% with the DCT and the first layer too.
 - **The first feature-encoder convolutions on the raw waveform** (Wav2Vec2, HuBERT, data2vec, WavLM ...): 8 bits
   on a waveform is a 48 dB dynamic range, below that of quiet speech, and the group normalisation after the first
   convolution rescales every channel to unit variance, quiet channels' rounding noise included. Found from each
@@ -48,7 +52,7 @@ CONVOLUTIONS = frozenset({"Convolution", "GroupConvolution"})
 LINEAR = frozenset({"MatMul"}) | CONVOLUTIONS
 _ARITHMETIC = frozenset(
     {"Add", "Subtract", "Multiply", "Divide", "Power", "Sqrt", "Abs", "SquaredDifference", "Maximum", "Minimum",
-     "Clamp", "Negative", "Convert", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceL2", "MVN"}
+     "Clamp", "Negative", "Convert", "ReduceSum", "ReduceMean", "ReduceMax", "ReduceMin", "ReduceProd", "ReduceL2", "MVN"}
 )
 # Ops that compute indices and shapes (framing, padding, lengths) rather than signal values.
 _SHAPES = frozenset(
