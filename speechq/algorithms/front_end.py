@@ -20,7 +20,11 @@ Two kinds of subgraph lose the signal when their inputs are rounded to 256 level
   floating-point model input of rank 2 (``[batch, samples]``) or ``[batch, 1, samples]``: the first
   ``waveform_convolutions`` Convolution nodes reached from it through data movement, normalisation and activation
   functions only, together with those in-between nodes and the ones after the last kept convolution up to the next
-  compute layer (so that its output is not quantized for the normalisation that follows either).
+  compute layer (so that its output is not quantized for the normalisation that follows either). Measured on the
+  shipped Wav2Vec2-architecture model with its recipe's defaults (mixed preset, SmoothQuant on convolutions; 50 dev
+  utterances for calibration, 100 held-out test utterances), CER against FP32's transcripts: 3.17% with every
+  convolution INT8, 2.63% with the first FP32 (the default), 2.35% with two (the second costs about a fifth of
+  Wav2Vec2-base's work in f32).
 
 :func:`find_fp32_front_end` is pure (reads the graph, changes nothing); DefaultQuantization passes the names it finds
 to NNCF's ignored scope unless ``keep_front_end_fp32`` is false.
