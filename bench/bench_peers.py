@@ -20,6 +20,7 @@ Usage::
 
     python bench/bench_peers.py --out bench/results/peers [--with-pot]   # writes peers.md, peers.json, peers.png
     python bench/bench_peers.py --tiny --out /tmp/peers                  # seconds: what the test suite runs
+    python bench/bench_peers.py --render bench/results/peers.json        # Markdown and plot again from the JSON
 
 Data: calibration utterances from ``--calibration-data`` (default: the corpus's dev split at /work/corpus/dev where
 present, else the shipped utterances), test utterances from ``--test-data`` (default /work/corpus/test, else the
@@ -35,7 +36,7 @@ import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -43,12 +44,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # speechq from this checkout
 
 from _peers.children import ChildRun, run_child  # noqa: E402
-from _peers.common import Utterances, chunk_count, write_json  # noqa: E402
+from _peers.common import Utterances, chunk_count  # noqa: E402
 from _peers.contenders import BY_KEY, CONTENDERS, Contender  # noqa: E402
 from _peers.pot_venv import DEFAULT_VENV, ensure_pot_venv  # noqa: E402
 from _peers.prepare import baseline_artifact, fp32_models, read_split, write_subset  # noqa: E402
 from _peers.quantizers import OPTIONS  # noqa: E402
-from _peers.report import write_report  # noqa: E402
+from _peers.report import write_report, write_summary  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -90,7 +91,6 @@ class Settings:
     tiny: bool
     jobs: int
     command: str = ""
-    notes: list[str] = field(default_factory=list)
 
 
 def parse_args(argv: list[str] | None = None) -> Settings:
@@ -208,10 +208,11 @@ def quantization_row(contender: Contender, model_key: str, size: int, run: Child
     calibration = data["calibration"].head(size)
     row = {"key": contender.key, "label": contender.label, "model": model_key, "calibration_utterances": len(calibration),
            "calibration_chunks": chunk_count(calibration), "ok": run.ok, "process_seconds": run.wall_seconds,
-           "peak_rss_mb": run.peak_rss_mb}
+           "process_cpu_seconds": run.cpu_seconds, "peak_rss_mb": float("nan")}
     if run.ok:
+        # the child's own VmHWM: wait4's ru_maxrss also counts the parent's pages the child had between fork and exec
         row.update(quantize_seconds=result["quantize_seconds"], rss_before_mb=result["rss_before_mb"],
-                   size_bytes=result["artifact"]["bytes"])
+                   peak_rss_mb=result["child_peak_rss_mb"], size_bytes=result["artifact"]["bytes"])
         for extra in ("fp32_layers", "calibration_wer", "runtime_ops", "versions"):
             if extra in result:
                 row[extra] = result[extra]
@@ -454,6 +455,14 @@ def run(settings: Settings) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
+    if arguments[:1] == ["--render"]:  # --render OUT.json [OUT]: the Markdown and the plot again, from the JSON
+        from _peers.common import read_json
+
+        source = Path(arguments[1])
+        out = Path(arguments[2]) if len(arguments) > 2 else source.with_suffix("")
+        log("wrote " + ", ".join(str(p) for p in write_summary(read_json(source), out)))
+        return 0
     settings = parse_args(argv)
     results = run(settings)
     paths = write_report(results, settings.out)

@@ -15,12 +15,16 @@ from _peers.common import read_json, write_json
 @dataclass(frozen=True)
 class ChildRun:
     """One finished child: exit ``status`` (0 = success), ``wall_seconds`` (start to exit, interpreter start and
-    imports included), ``peak_rss_mb`` (the child's ``ru_maxrss``), its JSON ``result`` (None on failure) and the
-    end of its stderr."""
+    imports included), ``peak_rss_mb`` (the child's ``ru_maxrss``: on Linux it includes the parent's resident
+    pages the child shared between fork and exec, so a child's own peak is best read in the child, from
+    /proc/self/status VmHWM), ``cpu_seconds`` (user + system time: what
+    the work cost, whatever else ran on the machine), its JSON ``result`` (None on failure) and the end of its
+    stderr."""
 
     status: int
     wall_seconds: float
     peak_rss_mb: float
+    cpu_seconds: float
     result: dict[str, Any] | None
     stderr_tail: str
 
@@ -48,7 +52,9 @@ def run_child(command: Sequence[str], task: dict[str, Any], folder: Path, name: 
         wall = time.perf_counter() - start
     stderr = (folder / f"{name}.stderr").read_text(errors="replace")[-4000:]
     result = read_json(result_path) if status == 0 and result_path.is_file() else None
-    return ChildRun(status, wall, usage.ru_maxrss / 1024 if usage is not None else float("nan"), result, stderr)
+    peak = usage.ru_maxrss / 1024 if usage is not None else float("nan")
+    cpu = usage.ru_utime + usage.ru_stime if usage is not None else float("nan")
+    return ChildRun(status, wall, peak, cpu, result, stderr)
 
 
 def _wait(process: subprocess.Popen, deadline: float) -> tuple[int, Any]:

@@ -63,6 +63,10 @@ def _mb(size: Any) -> str:
     return "n/a" if size is None else f"{size / 1e6:.2f} MB"
 
 
+def _seconds(value: Any) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
+
+
 def _x(value: Any) -> str:
     return "n/a" if value is None or (isinstance(value, float) and math.isnan(value)) else f"{value:.2f}x"
 
@@ -158,10 +162,10 @@ def quantization_tables(summary: dict[str, Any]) -> list[str]:
     lines = ["## Quantization cost", "",
              "Each quantization in its own process. *quantize s*: the tool's own work (build its data set from features "
              "in memory, quantize, save); *process s*: the whole process (interpreter, imports, model and features "
-             "loaded); *peak RSS*: the process's maximum resident memory (`wait4`), with the peak before quantizing "
-             "in brackets.", "",
-             "| contender | model | calibration utterances (chunks) | quantize s | process s | peak RSS MB (before) | "
-             "INT8 on disk |", "|---|---|---|---|---|---|---|"]
+             "loaded), wall time and CPU time (user + system, all threads); *peak RSS*: the process's maximum resident memory (VmHWM, read by the process itself), with "
+             "the peak before quantizing (imports, model, features) in brackets.", "",
+             "| contender | model | calibration utterances (chunks) | quantize s | process s (CPU s) | "
+             "peak RSS MB (before) | INT8 on disk |", "|---|---|---|---|---|---|---|"]
     growth: dict[str, dict[int, dict[str, Any]]] = {}
     for row in rows:
         if row["model"] == "trained" and row["calibration_utterances"] != main_sizes["trained"]:
@@ -192,7 +196,8 @@ def _cost_row(row: dict[str, Any]) -> str:
         return f"| {row['label']} | {model} | {row['calibration_utterances']} | failed: {row.get('error', '')[:200]} | | | |"
     label = row["label"] + (" (trained model's choice)" if row.get("derived") else "")
     return (f"| {label} | {model} | {row['calibration_utterances']} ({row['calibration_chunks']}) | "
-            f"{row['quantize_seconds']:.1f} | {row['process_seconds']:.1f} | {row['peak_rss_mb']:.0f} "
+            f"{row['quantize_seconds']:.1f} | {row['process_seconds']:.1f} ({_seconds(row.get('process_cpu_seconds'))}) | "
+            f"{row['peak_rss_mb']:.0f} "
             f"({row['rss_before_mb']:.0f}) | {_mb(row.get('size_bytes'))} |")
 
 
@@ -282,7 +287,11 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
 
 def write_report(results: dict[str, Any], out: Path) -> list[Path]:
     """``out.json``, ``out.md``, ``out.png`` (``out`` without suffix)."""
-    summary = summarise(results)
+    return write_summary(summarise(results), out)
+
+
+def write_summary(summary: dict[str, Any], out: Path) -> list[Path]:
+    """The three files from a summary (``summarise``'s result, or a JSON written before: ``--render``)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     json_path, md_path, png_path = (out.with_name(out.name + suffix) for suffix in (".json", ".md", ".png"))
     write_json(json_path, summary)
