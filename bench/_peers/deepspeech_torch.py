@@ -1,7 +1,7 @@
 """The DeepSpeech chunk as PyTorch and ONNX, with the weights of an OpenVINO IR of speechq's DeepSpeech graph.
 
 ``weights_of`` reads the weights back out of an IR built by ``speechq.zoo.architectures.deepspeech_graph`` (the
-shipped small model, or the full-size random one); ``DeepSpeechChunk`` is the same network as a ``torch.nn.Module``
+shipped small model, or the full-size random one) with speechq's ``deepspeech_weights_from_model``; ``DeepSpeechChunk`` is the same network as a ``torch.nn.Module``
 with the same interface (``input_node`` [1, 16, 19, 26], ``previous_state_c`` / ``previous_state_h`` [1, H] ->
 softmax probabilities [16, 1, 29], new c, new h), so PyTorch, ONNX Runtime and OpenVINO run one and the same model.
 The layer names follow ``data_scripts/train_small_models.py``'s ``DeepSpeechSmall``.
@@ -16,34 +16,16 @@ import openvino as ov
 import torch
 from torch import nn
 
-from speechq.zoo.architectures import DeepSpeechWeights
+from speechq.zoo.architectures import DeepSpeechWeights, deepspeech_weights_from_model
 
 RELU_CLIP = 20.0
 DENSE_LAYERS = ("layer_1", "layer_2", "layer_3", "layer_5", "layer_6")
 OUTPUT_NAMES = ("logits", "state_c", "state_h")
 
 
-def _constant(output: ov.Output) -> np.ndarray:
-    node = output.get_node()
-    while node.get_type_name() == "Convert":  # a weight stored in f16 or int8 is converted on load
-        node = node.input_value(0).get_node()
-    if node.get_type_name() != "Constant":
-        raise ValueError(f"{node.get_friendly_name()}: expected a constant weight, found {node.get_type_name()}")
-    return np.asarray(node.get_data(), np.float32)
-
-
 def weights_of(model: ov.Model) -> DeepSpeechWeights:
-    """The weights of an FP32 DeepSpeech IR made by ``deepspeech_graph`` (dense [in, out], LSTM in OpenVINO's gate
-    order f, i, c, o)."""
-    nodes = {op.get_friendly_name(): op for op in model.get_ops()}
-    dense = []
-    for layer in DENSE_LAYERS:
-        weight = _constant(nodes[f"{layer}/MatMul"].input_value(1))
-        bias = _constant(nodes[f"{layer}/BiasAdd"].input_value(1))
-        dense.append((weight, bias))
-    lstm = next(op for op in model.get_ops() if op.get_type_name() == "LSTMSequence")
-    return DeepSpeechWeights(dense=tuple(dense), lstm_w=_constant(lstm.input_value(4)),
-                             lstm_r=_constant(lstm.input_value(5)), lstm_b=_constant(lstm.input_value(6)))
+    """The weights of an FP32 DeepSpeech IR made by ``deepspeech_graph`` (speechq's reader)."""
+    return deepspeech_weights_from_model(model)
 
 
 class DeepSpeechChunk(nn.Module):
