@@ -420,8 +420,9 @@ def _lm_text(args: argparse.Namespace, arpa: Path, weights: tuple[float, float])
     return (f"Beam search: pyctcdecode, beam width {common.BEAM_WIDTH}, word {args.lm_order}-gram LM of the training "
             f"text in capitals (interpolated Kneser-Ney, as `data_scripts/build_arpa_lm.py --text {args.lm_text} "
             f"--order {args.lm_order} --prune-below {args.lm_prune_below}` builds it, words upper-cased to match "
-            f"the vocabulary; {arpa.stat().st_size:,} bytes, not shipped: upper-case the shipped "
-            f"`deepspeech_small/lm.arpa` to use it), alpha {weights[0]}, beta {weights[1]} chosen on the first "
+            f"the vocabulary; {arpa.stat().st_size:,} bytes; not shipped: the shipped lower-case "
+            f"`deepspeech_small/lm.arpa` holds the same n-grams, and speechq's beam search matches its case to the "
+            f"vocabulary's), alpha {weights[0]}, beta {weights[1]} chosen on the first "
             f"{common.TUNE_UTTERANCES} dev utterances.")
 
 
