@@ -14,7 +14,6 @@ the shipped small model and utterances:
 from __future__ import annotations
 
 import argparse
-import shutil
 import sys
 from pathlib import Path
 from typing import Any
@@ -22,7 +21,7 @@ from typing import Any
 import openvino as ov
 
 import speechq as sq
-from speechq.model import check_output
+from speechq.model import check_companion_file, check_output, save_companion_file
 from speechq.zoo import get_recipe
 
 SHIPPED = get_recipe("wav2vec2")
@@ -56,6 +55,7 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     name = args.model.name if args.model.is_dir() else args.model.stem
     SHIPPED.check_model(model.model, str(args.model))  # inputs and vocabulary size, before any inference
     check_output(args.output, [name], args.overwrite)  # refuse now, not after minutes of work
+    check_companion_file(folder / "vocab.json", args.output, args.overwrite)  # and a different vocab.json there
     loader = sq.LibriSpeechDataLoader(args.data, features=sq.Wav2Vec2Features(), label_dir=args.label_dir)
     if args.lm is None:
         decoder = sq.GreedyCTCDecoder(vocabulary, layout="BTV")  # logits are [batch, time, symbols]
@@ -80,7 +80,7 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     sq.compress_model_weights(int8)
     int8_wer = pipeline.evaluate(int8)["wer"]
     sq.save_model(int8, args.output, model_name=name, overwrite=args.overwrite)
-    shutil.copyfile(folder / "vocab.json", args.output / "vocab.json")  # speechq finds it beside the INT8 model
+    save_companion_file(folder / "vocab.json", args.output)  # speechq finds it beside the INT8 model
 
     print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  ({100 * (int8_wer - fp32_wer):+.2f} points)")
     result = getattr(pipeline.algorithms[0], "result", None)  # accuracy-aware: what it reverted

@@ -22,10 +22,12 @@ from speechq.errors import ModelError, OutputError
 __all__ = [
     "CompressedModel",
     "ModelPart",
+    "check_companion_file",
     "check_output",
     "compress_model_weights",
     "get_core",
     "load_model",
+    "save_companion_file",
     "save_model",
 ]
 
@@ -237,6 +239,35 @@ def save_model(
         shutil.rmtree(staging, ignore_errors=True)
     logger.info("saved %s", ", ".join(str(xml) for _, xml, _ in targets))
     return [{"name": part.name, "model": str(xml), "weights": str(binary)} for part, xml, binary in targets]
+
+
+def check_companion_file(source: Path, save_dir: Path, overwrite: bool) -> None:
+    """Check before any long work that ``source`` (a file the model needs beside it, e.g. ``vocab.json``) can be
+    saved into ``save_dir``: refuse to replace a different file of that name unless ``overwrite``.
+
+    Raises:
+        OutputError: ``<save_dir>/<source name>`` exists with other bytes and ``overwrite`` is False.
+    """
+    target = save_dir / source.name
+    if target.exists() and not overwrite and target.read_bytes() != source.read_bytes():
+        raise OutputError(f"{target} already exists and differs from {source}; refusing to overwrite it "
+                          "(ask for overwrite)")
+
+
+def save_companion_file(source: Path, save_dir: Path) -> Path:
+    """Copy ``source`` into ``save_dir`` through a temporary file there (never a half-written copy); its path."""
+    target = save_dir / source.name
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=save_dir)
+    os.close(handle)
+    try:
+        shutil.copyfile(source, temporary)
+        os.replace(temporary, target)
+    except BaseException as error:
+        Path(temporary).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise OutputError(f"cannot write {target}: {error.strerror or error}") from error
+        raise
+    return target
 
 
 def _free_space(folder: Path) -> str:

@@ -27,8 +27,9 @@ from speechq.api.sampler import IndexSampler
 from speechq.benchmark import Latency, measure_latency
 from speechq.constants import DEFAULT_STAT_SUBSET_SIZE, SAMPLE_RATE_HZ
 from speechq.engines import IEEngine, StreamingEngine, WindowedEngine
-from speechq.errors import ConfigError, OutputError
-from speechq.model import CompressedModel, check_output, compress_model_weights, load_model, save_model
+from speechq.errors import ConfigError
+from speechq.model import (CompressedModel, check_companion_file, check_output, compress_model_weights, load_model,
+                           save_companion_file, save_model)
 from speechq.pipeline import create_pipeline
 from speechq.zoo.specs import RecipeSpec
 
@@ -293,7 +294,7 @@ def quantize_and_compare(
     check_output(Path(output_dir), [name], overwrite)
     vocabulary_file = spec.vocabulary_file_of(model_path)
     if vocabulary_file is not None:
-        _check_vocabulary_copy(vocabulary_file, Path(output_dir), overwrite)
+        check_companion_file(vocabulary_file, Path(output_dir), overwrite)
     loader = make_loader(spec, data, label_dir, labelled=not agreement)
     vocabulary = spec.vocabulary_for(model_path)
     engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(spec.unit),
@@ -312,7 +313,7 @@ def quantize_and_compare(
     int8 = evaluate_model(engine, int8_model, "INT8", print_progress)
     saved = save_model(int8_model, output_dir, model_name=name, overwrite=overwrite)
     if vocabulary_file is not None:  # the INT8 model carries its vocabulary as the FP32 one did
-        _copy_atomically(vocabulary_file, Path(output_dir) / vocabulary_file.name)
+        save_companion_file(vocabulary_file, Path(output_dir))
     fp32_bytes = weight_bytes(model)
     int8_bytes = sum(Path(w["weights"]).stat().st_size for w in saved)
     latencies = _latencies(engine, model, int8_model, latency_repeats)
@@ -329,29 +330,6 @@ def quantize_and_compare(
         fp32_layers_kept=tuple(layer for part in front_end for layer in part.layers),
         sensitivity=getattr(pipeline.algorithms[0], "sensitivity", None),
     )
-
-
-def _check_vocabulary_copy(source: Path, output_dir: Path, overwrite: bool) -> None:
-    """Refuse (before any work) to replace a different vocabulary file in ``output_dir`` unless ``overwrite``."""
-    target = output_dir / source.name
-    if target.exists() and not overwrite and target.read_bytes() != source.read_bytes():
-        raise OutputError(f"{target} already exists and differs from {source}; refusing to overwrite it "
-                          "(ask for overwrite)")
-
-
-def _copy_atomically(source: Path, target: Path) -> None:
-    """Copy ``source`` to ``target`` through a temporary file in the same folder (never a half-written target)."""
-    import os
-    import shutil
-
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    os.close(handle)
-    try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 class TranscriptCollector(Metric):

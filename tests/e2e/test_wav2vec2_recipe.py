@@ -103,6 +103,17 @@ def test_recipe_refuses_a_model_without_vocab_json(recipe: ModuleType, tmp_path:
     assert recipe.main(["-m", str(tmp_path / "model.xml"), "-o", str(tmp_path / "out")]) == 2
 
 
+def test_recipe_refuses_a_different_vocab_json_in_the_output_before_any_work(recipe: ModuleType, tmp_path: Path,
+                                                                              capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "vocab.json").write_text('{"a": 0}', encoding="utf-8")
+    assert recipe.main(["-o", str(out)]) == 2
+    assert str(out / "vocab.json") in capsys.readouterr().err
+    assert sorted(p.name for p in out.iterdir()) == ["vocab.json"]  # no model written, the file untouched
+    assert (out / "vocab.json").read_text(encoding="utf-8") == '{"a": 0}'
+
+
 @pytest.mark.slow
 def test_recipe_accuracy_aware_reaches_a_tight_drop_reverting_few_layers(recipe: ModuleType,
                                                                          tmp_path: Path) -> None:
