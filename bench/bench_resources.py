@@ -189,7 +189,9 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
     me = [sys.executable, str(Path(__file__).resolve())]
-    if args.tiny:
+    if args.model is not None:
+        model, model_note = args.model, f"`{args.model}`"
+    elif args.tiny:
         model, model_note = SHIPPED_MODEL, "the shipped Wav2Vec2 model (tiny setting)"
     else:
         prepared = run_child([*me, "--prepare"], {"out": str(work / "wav2vec2_base")}, work / "runs", "prepare",
@@ -308,6 +310,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=BENCH / "results" / "resources",
                         help="writes <out>.md, <out>.json and <out>.png (default bench/results/resources)")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/speechq-bench-resources"))
+    parser.add_argument("--model", type=Path, help="a Wav2Vec2 IR with vocab.json beside it, instead of building "
+                        "wav2vec2-base sizes (or, with --tiny, the shipped model)")
     parser.add_argument("--data", type=Path, help="audio folder to take utterances from (default: corpus dev split)")
     parser.add_argument("--sizes", type=int, nargs="+", help="calibration sizes (default 30 100 300; tiny: 2 4)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per run (default 3600)")

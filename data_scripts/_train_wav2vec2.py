@@ -22,7 +22,7 @@ import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 import openvino as ov
@@ -194,12 +194,16 @@ def greedy_texts(logits: Sequence[np.ndarray]) -> list[str]:
     return [greedy_decode(item, VOCABULARY).lower() for item in logits]
 
 
-def train(config: Wav2Vec2TrainConfig, splits: dict[str, list[Utterance]], waves: dict[str, list[np.ndarray]],
-          work_dir: Path) -> tuple[nn.Module, float, int]:
-    """Train from scratch; keep the epoch with the lowest dev greedy CER. Returns (model, seconds, best epoch)."""
+def train(config: Any, splits: dict[str, list[Utterance]], waves: dict[str, list[np.ndarray]], work_dir: Path,
+          make_model: Callable[[Any], nn.Module] | None = None, checkpoint: str = CHECKPOINT,
+          training_json: str = TRAINING_JSON) -> tuple[nn.Module, float, int]:
+    """Train from scratch; keep the epoch with the lowest dev greedy CER. Returns (model, seconds, best epoch).
+
+    ``make_model(config)`` builds any waveform CTC model called like Wav2Vec2ForCTC (``model(x, attention_mask=...,
+    labels=...)`` with ``.loss`` and ``.logits``; default: :func:`new_model`), trained on this vocabulary."""
     torch.manual_seed(config.seed)
     np.random.seed(config.seed)  # transformers draws its SpecAugment time masks from numpy's global generator
-    model = new_model(config)
+    model = (make_model or new_model)(config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     labels = [labels_of(u) for u in splits["train"]]
     plan = plan_epochs([len(w) for w in waves["train"]], config)
@@ -215,23 +219,24 @@ def train(config: Wav2Vec2TrainConfig, splits: dict[str, list[Utterance]], waves
         if dev.cer < best_cer:
             best_cer, best_epoch = dev.cer, epoch
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
-            torch.save(best_state, work_dir / CHECKPOINT)
+            torch.save(best_state, work_dir / checkpoint)
             # written with every best epoch, so that --reuse-training can export a run stopped early
-            (work_dir / TRAINING_JSON).write_text(json.dumps({"seconds": time.time() - start, "best_epoch": epoch}))
+            (work_dir / training_json).write_text(json.dumps({"seconds": time.time() - start, "best_epoch": epoch}))
     seconds = time.time() - start
     if best_state is None:
         raise RuntimeError("no epoch was trained (epochs must be at least 1)")
-    (work_dir / TRAINING_JSON).write_text(json.dumps({"seconds": seconds, "best_epoch": best_epoch,
+    (work_dir / training_json).write_text(json.dumps({"seconds": seconds, "best_epoch": best_epoch,
                                                        "epochs_run": config.epochs}))
     model.load_state_dict(best_state)
     return model.eval(), seconds, best_epoch
 
 
-def load_trained(config: Wav2Vec2TrainConfig, work_dir: Path) -> tuple[nn.Module, float, int]:
-    """The weights and figures a finished training left in ``work_dir``."""
-    model = new_model(config)
-    model.load_state_dict(torch.load(work_dir / CHECKPOINT))
-    figures = json.loads((work_dir / TRAINING_JSON).read_text())
+def load_trained(config: Any, work_dir: Path, make_model: Callable[[Any], nn.Module] | None = None,
+                 checkpoint: str = CHECKPOINT, training_json: str = TRAINING_JSON) -> tuple[nn.Module, float, int]:
+    """The weights and figures a finished training (of :func:`train`, same arguments) left in ``work_dir``."""
+    model = (make_model or new_model)(config)
+    model.load_state_dict(torch.load(work_dir / checkpoint))
+    figures = json.loads((work_dir / training_json).read_text())
     return model.eval(), float(figures["seconds"]), int(figures["best_epoch"])
 
 

@@ -768,7 +768,8 @@ def parse_settings(items: Sequence[str], parser: argparse.ArgumentParser, config
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", choices=["deepspeech", "wav2vec2"], required=True, help="which small model to train")
+    parser.add_argument("--model", choices=["deepspeech", "wav2vec2", "conformer"], required=True,
+                        help="which small model to train (conformer: not shipped, for bench/bench_any_ctc.py)")
     parser.add_argument("--corpus", type=Path, default=Path("/work/corpus"), help="LibriSpeech-layout corpus root "
                         "with train/, dev/, test/")
     parser.add_argument("--lm-text", type=Path, default=None, help="training text for the LM, one sentence a line "
@@ -777,7 +778,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--lm-order", type=int, default=3)
     parser.add_argument("--lm-prune-below", type=int, default=2, help="drop top-order n-grams seen fewer times")
     parser.add_argument("--work-dir", type=Path, default=Path("/work/train-work"), help="feature cache, checkpoints")
-    parser.add_argument("--out", type=Path, default=None, help="model folder (default: speechq/zoo/<model>_small)")
+    parser.add_argument("--out", type=Path, default=None, help="model folder (default: speechq/zoo/<model>_small; "
+                        "conformer: /work/conformer_small)")
     parser.add_argument("--subset-out", type=Path, default=Path("speechq/zoo/data/synthetic-test"),
                         help="shipped test subset: written by the deepspeech run, read by the wav2vec2 run")
     parser.add_argument("--subset-size", type=int, default=60)
@@ -792,10 +794,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         import _train_wav2vec2
 
         args.settings = parse_settings(args.set, parser, _train_wav2vec2.Wav2Vec2TrainConfig)
+    elif args.model == "conformer":
+        import _train_conformer
+
+        args.settings = parse_settings(args.set, parser, _train_conformer.ConformerTrainConfig)
     else:
         args.settings = parse_settings(args.set, parser)
     if args.out is None:
-        args.out = Path(f"speechq/zoo/{args.model}_small")
+        args.out = Path("/work/conformer_small") if args.model == "conformer" else Path(f"speechq/zoo/{args.model}_small")
     given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--reuse-training"]
     args.command = "python data_scripts/train_small_models.py " + " ".join(given)
     if args.lm_text is None and not args.no_lm:
@@ -816,6 +822,10 @@ def main(argv: list[str] | None = None) -> int:
         import _train_wav2vec2  # the Wav2Vec2ForCTC part (sibling module; it shares this script's helpers)
 
         _train_wav2vec2.run(args)
+    elif args.model == "conformer":
+        import _train_conformer  # a conformer with an in-graph log-mel front end (sibling module, not shipped)
+
+        _train_conformer.run(args)
     return 0
 
 

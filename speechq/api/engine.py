@@ -60,6 +60,10 @@ class Engine(ABC):
             "derive the engine from speechq.IEEngine or implement collect_model_inputs()"
         )
 
+    def release(self) -> None:
+        """Free what running the current model holds (compiled models); the next inference rebuilds it. Engines
+        without such caches need not override this."""
+
     @abstractmethod
     def set_model(self, model: Any) -> None:
         """Use ``model`` (a :class:`~speechq.model.CompressedModel`) for the next ``predict`` calls."""

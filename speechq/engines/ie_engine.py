@@ -88,6 +88,10 @@ class IEEngine(Engine):
         self._model = model
         self._compiled.clear()
 
+    def release(self) -> None:
+        """Forget the compiled models, freeing their memory (the next inference compiles the model again)."""
+        self._compiled.clear()
+
     @property
     def model(self) -> ov.Model:
         if self._model is None:

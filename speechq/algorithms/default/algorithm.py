@@ -62,6 +62,7 @@ class DefaultQuantization(Algorithm):
             raise ConfigError(f"{self.name}: cascaded models are not supported (model {model.name!r})")
         ignored = resolve_ignored_names(model.model, self.params) + [n for n in extra_ignored]
         calibration = self.calibration_inputs(model, self.print_progress)
+        self._engine.release()  # NNCF compiles the model itself: a large model's compiled copy would only cost memory
         prepared = prepare_for_quantization(model.model)
         self.front_end = self.find_front_end(prepared)
         ignored += front_end_names(self.front_end)
