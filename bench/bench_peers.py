@@ -1,25 +1,34 @@
-"""speechq side by side with what a user would pick instead, on one DeepSpeech model, one data set, one machine.
+"""speechq side by side with what a user would pick instead, per architecture (DeepSpeech, Wav2Vec2): one trained
+model, one data set, one machine.
 
 Contenders (options in the report; ``bench/_peers/quantizers.py`` holds each one's code):
-1. speechq DefaultQuantization, and AccuracyAwareQuantization with ``--max-drop`` (absolute WER);
-2. NNCF used directly as OpenVINO's notebooks do: ``nncf.quantize`` with a hand-built calibration set (every
-   16-step chunk with zero LSTM state), and ``nncf.quantize_with_accuracy_control`` with a WER validation function;
+1. speechq DefaultQuantization (Wav2Vec2: the wav2vec2 recipe's defaults), and AccuracyAwareQuantization with
+   ``--max-drop`` (absolute WER);
+2. NNCF used directly as OpenVINO's notebooks do: ``nncf.quantize`` with a hand-built calibration set (DeepSpeech:
+   every 16-step chunk with zero LSTM state; Wav2Vec2: whole utterances, ``model_type=TRANSFORMER``), and
+   ``nncf.quantize_with_accuracy_control`` with a WER validation function;
 3. ONNX Runtime static INT8 (QDQ, per-channel weights) of the ONNX export, on its CPU execution provider;
-4. PyTorch dynamic INT8 of the LSTM and Linear layers;
-5. POT (openvino-dev 2023.3) in its own virtual environment, created with ``--with-pot`` (skipped otherwise);
+4. PyTorch dynamic INT8 of the LSTM and Linear layers (Wav2Vec2: Linear);
+5. POT (openvino-dev 2023.3) in its own virtual environment, created with ``--with-pot`` (skipped otherwise; for
+   Wav2Vec2 also skipped, with the error, where OpenVINO 2023.3 cannot load the IR);
 6. FP32 baselines: PyTorch, ONNX Runtime, OpenVINO with f32 inference precision and with its default precision.
 
-Figures: WER/CER on held-out test utterances with the shipped small model (trained weights); latency per 16-step
-chunk and throughput (audio seconds per second), single stream, 1 thread and all cores, warm-up, repeated
-passes, median and p10-p90, on the shipped model and on DeepSpeech 0.8.2 sizes (2048 units, random weights);
-quantization wall time and peak memory (each quantization in its own process) and their growth with the
-calibration subset size; INT8 size on disk; versions of every library. Every model runs through one streaming
-loop (``bench/_peers/runners.py``), each contender in a process of its own.
+Figures: WER/CER on held-out test utterances with the shipped small model (trained weights; greedy decoding);
+latency per inference (DeepSpeech: per 16-step chunk; Wav2Vec2: per utterance of ``--speed-seconds`` of audio) and
+throughput (audio seconds per second), single stream, 1 thread and all cores, warm-up, repeated passes, median and
+p10-p90, on the shipped model and at full size with random weights (DeepSpeech 0.8.2: 2048 units; Hugging Face's
+wav2vec2-base); quantization wall time and peak memory (each quantization in its own process) and their growth
+with the calibration subset size; INT8 size on disk; versions of every library. Every model of an architecture
+runs through one loop (``bench/_peers/runners.py``), each contender in a process of its own. The PyTorch and ONNX
+models hold the IR's weights (``_peers/deepspeech_torch.py``, ``_peers/wav2vec2_torch.py``; Wav2Vec2's are checked
+to reproduce the IR's logits).
 
 Usage::
 
-    python bench/bench_peers.py --out bench/results/peers [--with-pot]   # writes peers.md, peers.json, peers.png
-    python bench/bench_peers.py --tiny --out /tmp/peers                  # seconds: what the test suite runs
+    python bench/bench_peers.py --out bench/results/peers [--with-pot]   # peers.{md,json,png} (DeepSpeech) and
+                                                                         # peers_wav2vec2.{md,json,png}
+    python bench/bench_peers.py --model wav2vec2 --out bench/results/peers   # one architecture
+    python bench/bench_peers.py --tiny --out /tmp/peers                  # 5 minutes on 2 cores: what the tests run
     python bench/bench_peers.py --render bench/results/peers.json        # Markdown and plot again from the JSON
 
 Data: calibration utterances from ``--calibration-data`` (default: the corpus's dev split at /work/corpus/dev where
@@ -43,18 +52,18 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # speechq from this checkout
 
+from _peers.architectures import ARCHITECTURES, Architecture  # noqa: E402
 from _peers.children import ChildRun, run_child  # noqa: E402
-from _peers.common import Utterances, chunk_count  # noqa: E402
-from _peers.contenders import BY_KEY, CONTENDERS, Contender  # noqa: E402
+from _peers.common import Utterances, inference_count  # noqa: E402
+from _peers.contenders import CONTENDERS, Contender  # noqa: E402
 from _peers.pot_venv import DEFAULT_VENV, ensure_pot_venv  # noqa: E402
-from _peers.prepare import baseline_artifact, fp32_models, read_split, write_subset  # noqa: E402
-from _peers.quantizers import OPTIONS  # noqa: E402
+from _peers.prepare import baseline_artifact, fp32_models, read_split, speed_model, write_subset  # noqa: E402
+from _peers.quantizers import options_text  # noqa: E402
 from _peers.report import write_report, write_summary  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
 SHIPPED_DATA = REPO / "speechq" / "zoo" / "data" / "synthetic-test"
-SHIPPED_MODEL = REPO / "speechq" / "zoo" / "deepspeech_small" / "model.xml"
 CORPUS = Path("/work/corpus")
 WORKER = BENCH / "_peers" / "worker.py"
 POT_WORKER = BENCH / "_peers" / "pot_worker.py"
@@ -62,10 +71,20 @@ BASELINE_OPTIONS = {
     "openvino_fp32": "the FP32 IR compiled with INFERENCE_PRECISION_HINT f32",
     "openvino_fp32_default": "the FP32 IR compiled with OpenVINO's default precision (bf16 on CPUs with AVX-512 BF16 "
                              "or AMX)",
-    "torch_fp32": "the IR's weights in a torch.nn.Module (Linear, LSTM), eager, torch.inference_mode",
+    "torch_fp32": {"deepspeech": "the IR's weights in a torch.nn.Module (Linear, LSTM), eager, torch.inference_mode",
+                   "wav2vec2": "the IR's weights in Hugging Face's Wav2Vec2ForCTC built from config.json (checked to "
+                               "reproduce the IR's logits), eager, torch.inference_mode"},
     "onnxruntime_fp32": "torch.onnx.export (TorchScript exporter, opset 17) of that module, CPU execution provider, "
                         "all graph optimisations",
 }
+
+
+def contender_options(key: str, quantizer: str | None, architecture: str, max_drop: float) -> str:
+    """What a contender does, as the report states it."""
+    if quantizer is None:
+        text = BASELINE_OPTIONS[key]
+        return text[architecture] if isinstance(text, dict) else text
+    return options_text(architecture, quantizer, max_drop)
 
 
 @dataclass
@@ -77,7 +96,10 @@ class Settings:
     calibration_utterances: int
     test_utterances: int | None
     growth_sizes: tuple[int, ...]
-    speed_hidden: int | None  # None: speed on the shipped model only
+    speed_hidden: int | None  # None: DeepSpeech speed on the shipped model only
+    speed_wav2vec2: str | None  # "base", "tiny" or None (Wav2Vec2 speed on the shipped model only)
+    speed_seconds: float  # audio per Wav2Vec2 speed inference
+    architectures: tuple[str, ...]
     speed_calibration_utterances: int
     speed_utterances: int
     passes: int
@@ -104,9 +126,15 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--calibration-utterances", type=int, default=300)
     parser.add_argument("--test-utterances", type=int, help="default: all")
     parser.add_argument("--growth-sizes", default="25,50,100,200", help="other calibration subset sizes, comma-separated")
-    parser.add_argument("--speed-hidden", type=int, default=2048, help="units of the random-weight speed model (0: none)")
+    parser.add_argument("--model", choices=["all", *ARCHITECTURES], default="all", help="architecture(s) to benchmark")
+    parser.add_argument("--speed-hidden", type=int, default=2048,
+                        help="units of the random-weight DeepSpeech speed model (0: none)")
+    parser.add_argument("--speed-wav2vec2", choices=["base", "none"], default="base",
+                        help="sizes of the random-weight Wav2Vec2 speed model (Hugging Face's wav2vec2-base, or none)")
+    parser.add_argument("--speed-seconds", type=float, default=5.0, help="audio per Wav2Vec2 speed inference")
     parser.add_argument("--speed-calibration-utterances", type=int, default=30)
-    parser.add_argument("--speed-utterances", type=int, default=8)
+    parser.add_argument("--speed-utterances", type=int, default=8,
+                        help="test utterances per speed pass (Wav2Vec2: clips of --speed-seconds cut from them)")
     parser.add_argument("--passes", type=int, default=3, help="timed passes over the speed utterances per round")
     parser.add_argument("--rounds", type=int, default=3, help="rounds of speed measurements (contenders interleaved)")
     parser.add_argument("--max-drop", type=float, default=0.01, help="accuracy-aware contenders: largest WER rise")
@@ -116,14 +144,16 @@ def parse_args(argv: list[str] | None = None) -> Settings:
     parser.add_argument("--timeout", type=float, default=3600.0, help="seconds per child process")
     parser.add_argument("--jobs", type=int, default=1, help="child processes at a time (>1 spoils timings; --tiny: 2)")
     parser.add_argument("--tiny", action="store_true",
-                        help="seconds, for tests: 3 calibration and 4 test utterances of the shipped data, no growth, "
-                             "speed on the shipped model only, 1 pass")
+                        help="minutes, for tests: 3 calibration and 4 test utterances of the shipped data, no "
+                             "growth, 1 pass; speed on the shipped models, and Wav2Vec2 also on tiny random sizes")
     args = parser.parse_args(argv)
     cores = os.cpu_count() or 1
     if args.tiny:
         calibration = test = SHIPPED_DATA
         args.calibration_utterances, args.test_utterances, args.growth_sizes = 3, 4, ""
         args.speed_hidden, args.speed_utterances, args.passes, args.rounds = 0, 2, 1, 1
+        args.speed_calibration_utterances = 3
+        args.speed_wav2vec2 = "tiny" if args.speed_wav2vec2 != "none" else "none"
         args.jobs = max(args.jobs, 2)
     else:
         calibration = args.calibration_data or (CORPUS / "dev" if (CORPUS / "dev").is_dir() else SHIPPED_DATA)
@@ -133,6 +163,8 @@ def parse_args(argv: list[str] | None = None) -> Settings:
         out=args.out, work=args.work_dir, calibration_data=calibration, test_data=test,
         calibration_utterances=args.calibration_utterances, test_utterances=args.test_utterances,
         growth_sizes=growth, speed_hidden=args.speed_hidden or None,
+        speed_wav2vec2=None if args.speed_wav2vec2 == "none" else args.speed_wav2vec2, speed_seconds=args.speed_seconds,
+        architectures=tuple(ARCHITECTURES) if args.model == "all" else (args.model,),
         speed_calibration_utterances=args.speed_calibration_utterances, speed_utterances=args.speed_utterances,
         passes=args.passes, rounds=args.rounds, threads=tuple(sorted({1, cores})), max_drop=args.max_drop,
         with_pot=args.with_pot, pot_venv=args.pot_venv, only=tuple(k for k in args.only.split(",") if k),
@@ -153,33 +185,46 @@ def missing_reason(contender: Contender, models: dict[str, Any], pot_reason: str
     return ""
 
 
-def prepare(settings: Settings, pot_python: Path | None) -> dict[str, Any]:
-    """Utterances, calibration subsets and FP32 models, written to the work folder."""
+def installed(*names: str) -> bool:
+    return all(importlib.util.find_spec(name) is not None for name in names)
+
+
+def prepare(settings: Settings, arch: Architecture, pot_python: Path | None) -> dict[str, Any]:
+    """Utterances, calibration subsets and FP32 models of one architecture, written to the work folder."""
     import openvino as ov
 
-    from speechq.zoo.architectures import deepspeech_graph, random_deepspeech_weights
-
-    work, cache = settings.work, settings.work / "features"
+    work, cache = settings.work / arch.key, settings.work / "features"
+    speed_size = settings.speed_hidden if arch.key == "deepspeech" else settings.speed_wav2vec2
+    with_torch = installed("torch") if arch.key == "deepspeech" else installed("torch", "transformers")
+    if speed_size and not with_torch:
+        log(f"{arch.name}: no speed model at full size (it is built with PyTorch and transformers)")
+        speed_size = None
     sizes = {settings.calibration_utterances, *settings.growth_sizes}
-    if settings.speed_hidden:
+    if speed_size:
         sizes.add(settings.speed_calibration_utterances)
-    calibration = read_split(settings.calibration_data, 0, max(sizes), cache)
+    calibration = read_split(settings.calibration_data, 0, max(sizes), cache, arch.key)
     same = settings.calibration_data.resolve() == settings.test_data.resolve()
-    test = read_split(settings.test_data, len(calibration.utterances) if same else 0, settings.test_utterances, cache)
+    test = read_split(settings.test_data, len(calibration.utterances) if same else 0, settings.test_utterances, cache,
+                      arch.key)
     if not len(calibration.utterances) or not len(test.utterances):
         raise SystemExit(f"no utterances: {settings.calibration_data} gave {len(calibration.utterances)} for "
                          f"calibration, {settings.test_data} gave {len(test.utterances)} for testing")
-    with_torch = importlib.util.find_spec("torch") is not None
-    models = {"trained": fp32_models("trained", ov.Core().read_model(SHIPPED_MODEL), work / "models", with_torch)}
-    if settings.speed_hidden:
-        graph = deepspeech_graph(random_deepspeech_weights(settings.speed_hidden))
-        models["full_size"] = fp32_models(f"full_size_{settings.speed_hidden}", graph, work / "models", with_torch)
+    trained = ov.Core().read_model(arch.shipped_model)
+    title = ("shipped small model (256 units, trained)" if arch.key == "deepspeech" else
+             "shipped small model (Wav2Vec2ForCTC, 3 transformer layers of 160, trained)")
+    models = {"trained": fp32_models(arch.key, "trained", trained, work / "models", with_torch, title)}
+    if speed_size:
+        models["full_size"] = speed_model(arch.key, speed_size, work / "models", with_torch)
     counts = sorted({min(size, len(calibration.utterances)) for size in sizes})
-    subsets = {count: write_subset(calibration, count, work / "data", pot_python is not None) for count in counts}
+    subsets = {count: write_subset(calibration, count, work / "data", pot_python is not None, arch.key)
+               for count in counts}
     test_path = test.utterances.save(work / "data" / "test.npz")
-    speed_path = test.utterances.head(settings.speed_utterances).save(work / "data" / "speed.npz")
-    return {"calibration": calibration.utterances, "test": test.utterances, "test_path": str(test_path),
-            "speed_path": str(speed_path), "subsets": subsets, "models": models}
+    speed = test.utterances.head(settings.speed_utterances)
+    if arch.key != "deepspeech":  # one latency figure per utterance: utterances of one length
+        speed = test.utterances.clips(settings.speed_seconds, settings.speed_utterances)
+    speed_path = speed.save(work / "data" / "speed.npz")
+    return {"architecture": arch.key, "calibration": calibration.utterances, "test": test.utterances,
+            "test_path": str(test_path), "speed_path": str(speed_path), "subsets": subsets, "models": models}
 
 
 # ------------------------------------------------------------------------------------------------ quantization
@@ -190,14 +235,17 @@ def quantize(contender: Contender, model_key: str, data: dict[str, Any], size: i
              pot_python: Path | None, fp32_layers: list[str] | None = None) -> ChildRun:
     """One quantization in a child process. With ``fp32_layers``, an accuracy-aware contender's choice on the
     trained model is applied to another model: its tool's default quantization with those layers left FP32."""
+    arch = data["architecture"]
     models, subset = data["models"][model_key], data["subsets"][size]
-    out = settings.work / "int8" / model_key / f"{contender.key}-{size}"
-    name = f"quantize-{model_key}-{contender.key}-{size}"
+    out = settings.work / arch / "int8" / model_key / f"{contender.key}-{size}"
+    name = f"quantize-{arch}-{model_key}-{contender.key}-{size}"
     if contender.tool == "pot":
-        task = {"xml": models["xml"], "chunks": subset["pot_chunks"], "hidden": models["hidden"], "out": str(out)}
+        task = {"architecture": arch, "xml": models["xml"], "calibration": subset["pot_data"],
+                "hidden": models["hidden"], "out": str(out)}
         return run_child([str(pot_python), str(POT_WORKER)], task, settings.work / "logs", name, settings.timeout_s)
-    task = {"task": "quantize", "contender": contender.quantizer, "fp32": models, "calibration": subset["utterances"],
-            "count": subset["count"], "manifest": subset["manifest"], "out": str(out), "max_drop": settings.max_drop}
+    task = {"task": "quantize", "architecture": arch, "contender": contender.quantizer, "fp32": models,
+            "calibration": subset["utterances"], "count": subset["count"], "manifest": subset["manifest"],
+            "out": str(out), "max_drop": settings.max_drop}
     if fp32_layers is not None:
         task.update(contender=DERIVED_FROM[contender.key], ignored_layers=fp32_layers)
     return run_child([sys.executable, str(WORKER)], task, settings.work / "logs", name, settings.timeout_s)
@@ -207,7 +255,7 @@ def quantization_row(contender: Contender, model_key: str, size: int, run: Child
     result = run.result or {}
     calibration = data["calibration"].head(size)
     row = {"key": contender.key, "label": contender.label, "model": model_key, "calibration_utterances": len(calibration),
-           "calibration_chunks": chunk_count(calibration), "ok": run.ok, "process_seconds": run.wall_seconds,
+           "calibration_chunks": inference_count(data["architecture"], calibration), "ok": run.ok, "process_seconds": run.wall_seconds,
            "process_cpu_seconds": run.cpu_seconds, "peak_rss_mb": float("nan")}
     if run.ok:
         # the child's own VmHWM: wait4's ru_maxrss also counts the parent's pages the child had between fork and exec
@@ -233,15 +281,16 @@ def measure(key: str, artifact: dict[str, Any], data: dict[str, Any], settings: 
 def speed_rounds(artifacts: dict[str, dict[str, Any]], data: dict[str, Any], settings: Settings,
                  model_key: str, raw: dict[str, list[dict]], first_round: int = 0) -> dict[str, str]:
     """Speed of every artifact in rounds ``first_round .. settings.rounds - 1``, the order rotated each round,
-    appended to ``raw`` (one measurement per contender and round). Returns failures."""
+    appended to ``raw`` (one measurement per contender and round; ``settings.jobs`` at a time). Returns failures."""
     failures: dict[str, str] = {}
     keys = list(artifacts)
     for round_index in range(first_round, settings.rounds):
         shift = round_index % max(1, len(keys))
-        for key in keys[shift:] + keys[:shift]:
-            if key in failures:
-                continue
-            run = measure(key, artifacts[key], data, settings, False, f"speed-{model_key}-{key}-{round_index}")
+        order = [key for key in keys[shift:] + keys[:shift] if key not in failures]
+        runs = in_parallel([lambda k=k: measure(k, artifacts[k], data, settings, False,
+                                                f"speed-{data['architecture']}-{model_key}-{k}-{round_index}")
+                            for k in order], settings.jobs)
+        for key, run in zip(order, runs):
             if not run.ok:
                 failures[key] = run.failure()
                 continue
@@ -255,8 +304,8 @@ def versions(pot: dict[str, str]) -> dict[str, str]:
     from importlib.metadata import PackageNotFoundError, version
 
     found = {"python": platform.python_version()}
-    for name in ("speechq", "openvino", "nncf", "numpy", "scipy", "torch", "onnx", "onnxruntime", "jiwer",
-                 "matplotlib"):
+    for name in ("speechq", "openvino", "nncf", "numpy", "scipy", "torch", "transformers", "onnx", "onnxruntime",
+                 "jiwer", "matplotlib"):
         try:
             found[name] = version(name)
         except PackageNotFoundError:
@@ -361,7 +410,7 @@ def pot_own_runtime(artifacts: dict[str, dict[str, Any]], data: dict[str, Any], 
     from _peers.common import chunks_of
 
     test = data["test"]
-    path = settings.work / "data" / "test-chunks.npz"
+    path = Path(data["test_path"]).with_name("test-chunks.npz")
     chunks = [chunks_of(test.windows(i)) for i in range(len(test))]
     np.savez(path, input_node=np.concatenate(chunks), counts=np.array([len(c) for c in chunks]))
     rows = {}
@@ -387,24 +436,47 @@ def score_paths(paths: list[list[int]], test: Utterances) -> dict[str, Any]:
 
     vocabulary = Vocabulary.deepspeech()
     hypotheses = [vocabulary.tokens_to_text(collapse_ctc_path(np.array(ids[: len(mfcc)]), vocabulary.blank_index))
-                  for ids, mfcc in zip(paths, test.mfcc)]
+                  for ids, mfcc in zip(paths, test.features)]
     references = list(test.texts)
     return {"wer": word_error_rate(references, hypotheses).corpus_rate,
             "cer": char_error_rate(references, hypotheses).corpus_rate, "utterances": len(test)}
 
 
-def run(settings: Settings) -> dict[str, Any]:
+def pot_loads(arch: Architecture, data: dict[str, Any], settings: Settings, pot_python: Path) -> str:
+    """Why POT cannot quantize the architecture's models ("" if it can): the IRs this OpenVINO saved must read and
+    compile on POT's own OpenVINO (2023.3). DeepSpeech's IR is speechq's own opset-8 graph: not asked."""
+    if arch.key == "deepspeech":
+        return ""
+    for model_key, models in data["models"].items():
+        child = run_child([str(pot_python), str(POT_WORKER)], {"task": "load", "xml": models["xml"]},
+                          settings.work / "logs", f"pot-load-{arch.key}-{model_key}", settings.timeout_s)
+        if not child.ok:
+            return f"checking whether OpenVINO 2023.3 loads the {model_key} IR failed: {child.failure()}"
+        if not child.result["loads"]:  # type: ignore[index]
+            return (f"the {model_key} IR (saved by OpenVINO {ov_version()}) does not load in OpenVINO 2023.3, "
+                    f"POT's runtime: {child.result['error']}")  # type: ignore[index]
+    return ""
+
+
+def ov_version() -> str:
+    from importlib.metadata import version
+
+    return version("openvino")
+
+
+def run(settings: Settings, arch: Architecture, pot: tuple[Path | None, str]) -> dict[str, Any]:
+    """Every contender of one architecture: quantization, WER on the trained model, speed, in rounds."""
     started = time.time()
-    selected = [c for c in CONTENDERS if not settings.only or c.key in settings.only]
-    pot_python, pot_reason = (None, "")
-    if any(c.tool == "pot" for c in selected):
-        log("POT: checking its virtual environment" + (" (creating it if missing)" if settings.with_pot else ""))
-        pot_python, pot_reason = ensure_pot_venv(settings.pot_venv, settings.with_pot)
-    log("preparing data and FP32 models")
-    data = prepare(settings, pot_python)
+    selected = [c for c in CONTENDERS[arch.key] if not settings.only or c.key in settings.only]
+    pot_python, pot_reason = pot
+    log(f"{arch.name}: preparing data and FP32 models")
+    data = prepare(settings, arch, pot_python)
     models = data["models"]
+    if pot_python is not None and any(c.tool == "pot" for c in selected):
+        pot_reason = pot_loads(arch, data, settings, pot_python)
+        pot_python = None if pot_reason else pot_python
     records = {c.key: {"key": c.key, "label": c.label, "tool": c.tool, "runtime": c.runtime,
-                       "options": BASELINE_OPTIONS.get(c.key) or OPTIONS[c.quantizer or ""].format(max_drop=settings.max_drop),
+                       "options": contender_options(c.key, c.quantizer, arch.key, settings.max_drop),
                        "status": "ok", "reason": ""} for c in selected}
     for c in selected:
         reason = missing_reason(c, models["trained"], pot_reason)
@@ -413,44 +485,46 @@ def run(settings: Settings) -> dict[str, Any]:
     runnable = [c for c in selected if records[c.key]["status"] == "ok"]
 
     artifacts, quantization, pot_versions = quantize_all(runnable, records, data, settings, pot_python)
-    log("measuring the trained model: WER and speed")
+    log(f"{arch.name}: measuring the trained model: WER and speed")
     keys = list(artifacts["trained"])
-    runs = in_parallel([lambda k=k: measure(k, artifacts["trained"][k], data, settings, True, f"measure-trained-{k}")
-                        for k in keys], settings.jobs)
+    runs = in_parallel([lambda k=k: measure(k, artifacts["trained"][k], data, settings, True,
+                                            f"measure-{arch.key}-trained-{k}") for k in keys], settings.jobs)
     first = dict(zip(keys, runs))
     for key, child in first.items():
         if not child.ok:
             records[key].update(status="failed", reason=f"measurement failed: {child.failure()}")
     accuracy = {key: child.result["error_rates"] for key, child in first.items() if child.ok}  # type: ignore[index]
-    if pot_python is not None and "pot_default" in artifacts["trained"]:
+    if arch.key == "deepspeech" and pot_python is not None and "pot_default" in artifacts["trained"]:
         accuracy.update(pot_own_runtime(artifacts, data, settings, pot_python))
     speed_raw = {"trained": {key: [child.result["speed"]] for key, child in first.items() if child.ok}}  # type: ignore[index]
     for model_key in models:
         first_round = 1 if model_key == "trained" else 0  # round 0 of the trained model came with its WER
-        log(f"measuring the speed of {model_key}: rounds {first_round + 1} to {settings.rounds}")
+        log(f"{arch.name}: measuring the speed of {model_key}: rounds {first_round + 1} to {settings.rounds}")
         raw = speed_raw.setdefault(model_key, {})
         failures = speed_rounds({k: a for k, a in artifacts[model_key].items() if model_key != "trained" or k in raw},
                                 data, settings, model_key, raw, first_round)
         for key, failure in failures.items():
             records[key]["reason"] += f" {model_key} speed failed: {failure}"
+    return {"meta": meta(settings, arch, data, started, pot_versions), "contenders": list(records.values()),
+            "accuracy_raw": accuracy, "speed_raw": speed_raw, "artifacts": artifacts, "quantization": quantization}
 
+
+def meta(settings: Settings, arch: Architecture, data: dict[str, Any], started: float,
+         pot_versions: dict[str, str]) -> dict[str, Any]:
+    """What the report says about the run: machine, versions, settings, data, models."""
     return {
-        "meta": {
-            "cpu": cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-            "command": settings.command, "source": source_state(), "wall_seconds": time.time() - started, "versions": versions(pot_versions),
-            "tiny": settings.tiny, "threads": list(settings.threads), "passes": settings.passes,
-            "rounds": settings.rounds, "max_drop": settings.max_drop,
-            "calibration_data": str(settings.calibration_data), "test_data": str(settings.test_data),
-            "calibration_utterances": min(settings.calibration_utterances, len(data["calibration"])),
-            "test_utterances": len(data["test"]), "test_audio_seconds": sum(data["test"].audio_seconds),
-            "speed_utterances": len(Utterances.load(Path(data["speed_path"]))),
-            "models": {key: {"hidden": m["hidden"], "bytes": m["bytes"]} for key, m in models.items()},
-        },
-        "contenders": list(records.values()),
-        "accuracy_raw": accuracy,
-        "speed_raw": speed_raw,
-        "artifacts": artifacts,
-        "quantization": quantization,
+        "architecture": arch.key, "latency_unit": arch.latency_unit,
+        "cpu": cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": settings.command, "source": source_state(), "wall_seconds": time.time() - started,
+        "versions": versions(pot_versions), "tiny": settings.tiny, "threads": list(settings.threads),
+        "passes": settings.passes, "rounds": settings.rounds, "max_drop": settings.max_drop,
+        "calibration_data": str(settings.calibration_data), "test_data": str(settings.test_data),
+        "calibration_utterances": min(settings.calibration_utterances, len(data["calibration"])),
+        "test_utterances": len(data["test"]), "test_audio_seconds": sum(data["test"].audio_seconds),
+        "speed_utterances": len(Utterances.load(Path(data["speed_path"]))),
+        "speed_seconds": settings.speed_seconds if arch.key != "deepspeech" else None,
+        "models": {key: {"hidden": m["hidden"], "bytes": m["bytes"], "title": m["title"]}
+                   for key, m in data["models"].items()},
     }
 
 
@@ -464,9 +538,14 @@ def main(argv: list[str] | None = None) -> int:
         log("wrote " + ", ".join(str(p) for p in write_summary(read_json(source), out)))
         return 0
     settings = parse_args(argv)
-    results = run(settings)
-    paths = write_report(results, settings.out)
-    log("wrote " + ", ".join(str(p) for p in paths))
+    pot: tuple[Path | None, str] = (None, "")
+    if not settings.only or "pot_default" in settings.only:
+        log("POT: checking its virtual environment" + (" (creating it if missing)" if settings.with_pot else ""))
+        pot = ensure_pot_venv(settings.pot_venv, settings.with_pot)
+    for key in settings.architectures:
+        arch = ARCHITECTURES[key]
+        paths = write_report(run(settings, arch, pot), arch.out(settings.out))
+        log("wrote " + ", ".join(str(p) for p in paths))
     return 0
 
 

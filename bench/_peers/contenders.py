@@ -1,4 +1,6 @@
-"""The contenders: who quantizes, which runtime runs the result, which FP32 baseline it is compared with."""
+"""The contenders of each architecture: who quantizes, which runtime runs the result, which FP32 baseline it is
+compared with. The keys are the same for both architectures (the JSON and the tests read them alike); labels say
+what differs (PyTorch's dynamic INT8 takes the LSTM too where there is one)."""
 
 from __future__ import annotations
 
@@ -30,7 +32,7 @@ class Contender:
     growth: bool = False
 
 
-CONTENDERS: tuple[Contender, ...] = (
+_COMMON: tuple[Contender, ...] = (
     Contender("openvino_fp32", "OpenVINO FP32 (f32)", "baseline", "openvino"),
     Contender("openvino_fp32_default", "OpenVINO FP32 (default precision)", "baseline", "openvino",
               precision="default"),
@@ -52,4 +54,18 @@ CONTENDERS: tuple[Contender, ...] = (
               growth=True),
 )
 
-BY_KEY = {c.key: c for c in CONTENDERS}
+
+def _wav2vec2(contender: Contender) -> Contender:
+    """The Wav2Vec2 row: PyTorch's dynamic INT8 takes the Linear layers; the PyTorch and ONNX models are Hugging
+    Face's ``Wav2Vec2ForCTC`` (transformers needed)."""
+    from dataclasses import replace
+
+    if contender.runtime == "openvino":
+        return contender
+    label = "PyTorch dynamic INT8 (Linear)" if contender.key == "torch_dynamic" else contender.label
+    return replace(contender, label=label, needs=(*contender.needs, "transformers"))
+
+
+CONTENDERS: dict[str, tuple[Contender, ...]] = {"deepspeech": _COMMON,
+                                                "wav2vec2": tuple(_wav2vec2(c) for c in _COMMON)}
+BY_KEY: dict[str, dict[str, Contender]] = {arch: {c.key: c for c in cs} for arch, cs in CONTENDERS.items()}

@@ -1,9 +1,15 @@
-"""POT's DefaultQuantization of the DeepSpeech IR, run by the Python of POT's own venv (openvino-dev 2023.3).
+"""POT's DefaultQuantization of an IR, run by the Python of POT's own venv (openvino-dev 2023.3).
 
-``<pot venv>/bin/python bench/_peers/pot_worker.py task.json result.json`` with task ``{"xml": fp32 IR,
-"chunks": .npz holding "input_node" [n, 1, 16, 19, 26], "hidden": H, "out": folder}``. Imports only numpy and POT
-(neither speechq nor the benchmark's other helpers: they need the current OpenVINO). The calibration set is the
-hand-built one the NNCF and ONNX Runtime contenders get: every chunk with zero LSTM state.
+``<pot venv>/bin/python bench/_peers/pot_worker.py task.json result.json`` with task ``{"architecture":
+"deepspeech", "xml": fp32 IR, "calibration": .npz holding "input_node" [n, 1, 16, 19, 26], "hidden": H, "out":
+folder}`` or ``{"architecture": "wav2vec2", "xml": ..., "calibration": .npz of normalised waveforms [1, N], one
+array per utterance, "out": ...}``. Imports only numpy and POT (neither speechq nor the benchmark's other helpers:
+they need the current OpenVINO). The calibration set is the hand-built one the NNCF and ONNX Runtime contenders get:
+DeepSpeech's every chunk with zero LSTM state; Wav2Vec2's whole utterances.
+
+Task ``{"task": "load", "xml": IR}``: does the IR read and compile on POT's runtime (OpenVINO 2023.3)? Result
+``{"loads": true}`` or ``{"loads": false, "error": ...}`` (an IR saved by a newer OpenVINO may use operations or
+attributes 2023.3 does not know).
 
 Task ``{"task": "probe", "xml": IR, "chunks": .npz with "input_node" and "counts" (chunks per utterance)}`` runs
 a model on POT's own runtime (OpenVINO 2023.3, f32) chunk by chunk with carried state and returns the most likely
@@ -50,6 +56,47 @@ class ZeroStateChunks(DataLoader):
         return feed, None
 
 
+class Utterances(DataLoader):
+    """POT's data loader over whole utterances: item ``i`` is ``({"input_values": [1, N]}, annotation)``."""
+
+    def __init__(self, waveforms: list) -> None:
+        super().__init__({})
+        self._waveforms = waveforms
+
+    def __len__(self) -> int:
+        return len(self._waveforms)
+
+    def __getitem__(self, index: int):  # type: ignore[no-untyped-def]
+        if index >= len(self._waveforms):
+            raise IndexError(index)
+        return {"input_values": self._waveforms[index]}, None
+
+
+def loads(task: dict) -> dict:
+    """Whether OpenVINO 2023.3 reads and compiles the IR (and the error if not)."""
+    import openvino.runtime as ov
+
+    try:
+        core = ov.Core()
+        core.compile_model(core.read_model(task["xml"]), "CPU")
+    except Exception as error:  # noqa: BLE001 - the answer to the question this task asks
+        return {"loads": False, "error": f"{type(error).__name__}: {' '.join(str(error).split())[:400]}"}
+    return {"loads": True}
+
+
+def calibration_loader(task: dict) -> tuple:
+    """POT's data loader, its size and its parameters for the task's architecture."""
+    with np.load(task["calibration"]) as data:
+        if task.get("architecture", "deepspeech") == "deepspeech":
+            chunks = data["input_node"]
+            params = {"target_device": "ANY", "preset": "performance", "stat_subset_size": len(chunks)}
+            return ZeroStateChunks(chunks, task["hidden"]), len(chunks), params
+        waveforms = [data[key] for key in sorted(data.files)]
+    params = {"target_device": "ANY", "model_type": "transformer", "preset": "performance",
+              "stat_subset_size": len(waveforms)}
+    return Utterances(waveforms), len(waveforms), params
+
+
 def probe(task: dict) -> dict:
     """Best-path symbol ids ``[T_chunks * 16]`` per utterance (padding included; the parent trims)."""
     import openvino.runtime as ov
@@ -77,17 +124,15 @@ def probe(task: dict) -> dict:
 
 def main(argv: list[str]) -> int:
     task = json.loads(Path(argv[0]).read_text())
-    if task.get("task") == "probe":
-        Path(argv[1]).write_text(json.dumps(probe(task)))
+    if task.get("task") in ("probe", "load"):
+        Path(argv[1]).write_text(json.dumps({"probe": probe, "load": loads}[task["task"]](task)))
         return 0
     started = time.perf_counter()
-    with np.load(task["chunks"]) as data:
-        chunks = data["input_node"]
+    loader, count, params = calibration_loader(task)
     xml = Path(task["xml"])
     model = load_model({"model_name": "model", "model": str(xml), "weights": str(xml.with_suffix(".bin"))})
-    engine = IEEngine({"device": "CPU"}, data_loader=ZeroStateChunks(chunks, task["hidden"]), metric=None)
-    params = {"target_device": "ANY", "preset": "performance", "stat_subset_size": len(chunks)}
-    result: dict = {"calibration_chunks": int(len(chunks)), "rss_before_mb": peak_rss_mb()}
+    engine = IEEngine({"device": "CPU"}, data_loader=loader, metric=None)
+    result: dict = {"calibration_chunks": int(count), "rss_before_mb": peak_rss_mb()}
     start = time.perf_counter()
     pipeline = create_pipeline([{"name": "DefaultQuantization", "params": params}], engine)
     quantized = pipeline.run(model)
@@ -99,7 +144,8 @@ def main(argv: list[str]) -> int:
     from openvino.tools.pot.version import get_version
 
     out_xml = Path(task["out"]) / "model.xml"
-    result["artifact"] = {"format": "openvino", "path": str(out_xml),
+    result["artifact"] = {"format": "openvino", "architecture": task.get("architecture", "deepspeech"),
+                          "path": str(out_xml),
                           "bytes": out_xml.stat().st_size + out_xml.with_suffix(".bin").stat().st_size}
     result["versions"] = {"openvino (POT venv)": ov.get_version(), "pot": get_version(),
                           "python (POT venv)": sys.version.split()[0]}

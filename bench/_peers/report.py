@@ -10,47 +10,67 @@ import math
 from pathlib import Path
 from typing import Any
 
+from _peers.architectures import ARCHITECTURES
 from _peers.common import write_json
 from _peers.contenders import BY_KEY
 from _peers.runners import summarise_speed
 
+
+def _architecture(meta: dict[str, Any]) -> str:
+    return str(meta.get("architecture", "deepspeech"))  # JSON of runs before Wav2Vec2 was added: DeepSpeech
+
+
+def _unit(meta: dict[str, Any]) -> str:
+    """What one latency figure covers: "16-step chunk", or "utterance (5 s of audio)"."""
+    unit = meta.get("latency_unit", "16-step chunk")
+    return f"{unit} ({meta['speed_seconds']:g} s of audio)" if meta.get("speed_seconds") else unit
+
+
+def _inferences(meta: dict[str, Any]) -> str:
+    """What the model's inferences on calibration data are called: chunks (DeepSpeech) or inferences."""
+    return "chunks" if _architecture(meta) == "deepspeech" else "inferences"
+
+
 def summarise(results: dict[str, Any]) -> dict[str, Any]:
     """The JSON written to disk: meta, contenders (status, reason, options), accuracy, speed, quantization."""
     artifacts = results["artifacts"]
+    by_key = BY_KEY[_architecture(results["meta"])]
     accuracy = []
     baseline_wer = results["accuracy_raw"].get("openvino_fp32", {}).get("wer")
     for key, rates in results["accuracy_raw"].items():
-        row = {"key": key, "label": BY_KEY[key].label if key in BY_KEY else key, **rates,
+        row = {"key": key, "label": by_key[key].label if key in by_key else key, **rates,
                "size_bytes": artifacts["trained"].get(key, {}).get("bytes")}
         row["wer_vs_fp32_points"] = None if baseline_wer is None else 100 * (rates["wer"] - baseline_wer)
         accuracy.append(row)
-    speed = {model_key: speed_rows(raw, derived=model_key != "trained")
+    speed = {model_key: speed_rows(raw, _architecture(results["meta"]), derived=model_key != "trained")
              for model_key, raw in results["speed_raw"].items()}
     meta = dict(results["meta"])
-    for model_key in speed:
+    for model_key in speed:  # JSON of earlier runs: DeepSpeech titles
         hidden = meta["models"][model_key]["hidden"]
-        meta["models"][model_key]["title"] = (
+        meta["models"][model_key].setdefault("title", (
             "shipped small model (256 units, trained)" if model_key == "trained"
-            else f"DeepSpeech 0.8.2 sizes ({hidden} units, random weights)")
+            else f"DeepSpeech 0.8.2 sizes ({hidden} units, random weights)"))
     return {"meta": meta, "contenders": results["contenders"], "accuracy": accuracy, "speed": speed,
             "quantization": results["quantization"]}
 
 
-def speed_rows(raw: dict[str, list[dict[str, Any]]], derived: bool = False) -> list[dict[str, Any]]:
+def speed_rows(raw: dict[str, list[dict[str, Any]]], architecture: str = "deepspeech",
+               derived: bool = False) -> list[dict[str, Any]]:
     """One row per contender and thread count; ``speedup_vs_openvino_f32`` and ``speedup_vs_own_fp32`` are ratios
-    of median latencies per chunk (above 1: faster than the baseline). ``derived``: accuracy-aware contenders
+    of median latencies per inference (above 1: faster than the baseline). ``derived``: accuracy-aware contenders
     carry the trained model's choice of FP32 layers (labelled so)."""
+    by_key = BY_KEY[architecture]
     rows = []
     for key, rounds in raw.items():
-        carried = derived and BY_KEY[key].trained_only
+        carried = derived and by_key[key].trained_only
         for threads in rounds[0]:
             summary = summarise_speed([r[threads] for r in rounds])
-            label = BY_KEY[key].label + (" (trained model's choice)" if carried else "")
+            label = by_key[key].label + (" (trained model's choice)" if carried else "")
             rows.append({"key": key, "label": label, "threads": int(threads),
                          "float_precision": rounds[0][threads].get("float_precision"), **summary})
     medians = {(r["key"], r["threads"]): r["latency_ms"]["median"] for r in rows}
     for row in rows:
-        own = medians.get((BY_KEY[row["key"]].baseline, row["threads"]))
+        own = medians.get((by_key[row["key"]].baseline, row["threads"]))
         ov = medians.get(("openvino_fp32", row["threads"]))
         latency = row["latency_ms"]["median"]
         row["speedup_vs_openvino_f32"] = ov / latency if ov else None
@@ -78,7 +98,8 @@ def _pct(value: Any) -> str:
 def markdown(summary: dict[str, Any]) -> str:
     meta = summary["meta"]
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-    lines = ["# speechq against the tools a user would pick instead (DeepSpeech, INT8 on CPU)", "",
+    name = ARCHITECTURES[_architecture(meta)].name
+    lines = [f"# speechq against the tools a user would pick instead ({name}, INT8 on CPU)", "",
              f"{meta['cpu']}, {meta['cores']} cores; {meta['date']}; speechq at {meta['source']}; {versions}.", "",
              f"Reproduce: `{meta['command'] or 'python bench/bench_peers.py --out bench/results/peers --with-pot'}` "
              f"({meta['wall_seconds'] / 60:.0f} minutes here).", ""]
@@ -95,11 +116,12 @@ def summary_table(summary: dict[str, Any]) -> list[str]:
     default = speed.get("openvino_fp32_default", {}).get("latency_ms", {}).get("median")
     cost = {r["key"]: r for r in summary["quantization"]
             if r["model"] == "trained" and r["ok"] and r["calibration_utterances"] == summary["meta"]["calibration_utterances"]}
+    unit = _unit(summary["meta"])
     lines = ["## Summary", "",
              f"WER: shipped small model on the test utterances. Speed: {summary['meta']['models'][speed_key]['title']}, "
-             "1 thread, median latency per 16-step chunk. Cost: quantizing the shipped model.", "",
-             "| contender | WER | vs FP32 (points) | ms per chunk | vs OpenVINO f32 | vs OpenVINO default | quantize s | "
-             "peak RSS MB | on disk |", "|---|---|---|---|---|---|---|---|---|"]
+             f"1 thread, median latency per {unit}. Cost: quantizing the shipped model.", "",
+             f"| contender | WER | vs FP32 (points) | ms per {unit.split(' (')[0]} | vs OpenVINO f32 | vs OpenVINO default "
+             "| quantize s | peak RSS MB | on disk |", "|---|---|---|---|---|---|---|---|---|"]
     for row in summary["accuracy"]:
         fast, spent = speed.get(row["key"]), cost.get(row["key"])
         delta = row["wer_vs_fp32_points"]
@@ -136,14 +158,18 @@ def speed_tables(summary: dict[str, Any]) -> list[str]:
         if not rows:
             continue
         first = rows[0]
+        inputs = (f"{meta['speed_utterances']} test utterances ({first['audio_seconds']:.1f} s of audio, "
+                  f"{first['chunks_per_pass']} chunks of 16 steps)" if _architecture(meta) == "deepspeech" else
+                  f"{meta['speed_utterances']} clips of {meta['speed_seconds']:g} s cut from the test utterances "
+                  f"({first['audio_seconds']:.1f} s of audio, one inference each)")
         lines += [f"## Speed: {meta['models'][model_key]['title']}", "",
-                  f"Single stream, {meta['speed_utterances']} test utterances ({first['audio_seconds']:.1f} s of audio, "
-                  f"{first['chunks_per_pass']} chunks of 16 steps) per pass; warm-up pass, then {meta['passes']} timed "
+                  f"Single stream, {inputs} per pass; warm-up pass, then {meta['passes']} timed "
                   f"passes x {first['rounds']} round(s) (contenders interleaved, each in its own process). Median "
                   "(p10-p90). Speed-ups are ratios of median latencies in this run.", "",
                   "*cores used*: CPU seconds of the measuring process per wall second, per round (about the thread "
                   "count on an idle machine; less means something else took the CPU).", "",
-                  "| contender | threads | float layers | latency per chunk, ms | throughput, audio s/s | "
+                  f"| contender | threads | float layers | latency per {_unit(meta).split(' (')[0]}, ms | "
+                  "throughput, audio s/s | "
                   "vs OpenVINO FP32 f32 | vs same runtime's FP32 | cores used |", "|---|---|---|---|---|---|---|---|"]
         for row in sorted(rows, key=lambda r: (r["threads"], r["latency_ms"]["median"])):
             lat, thr = row["latency_ms"], row["throughput"]
@@ -164,7 +190,8 @@ def quantization_tables(summary: dict[str, Any]) -> list[str]:
              "in memory, quantize, save); *process s*: the whole process (interpreter, imports, model and features "
              "loaded), wall time and CPU time (user + system, all threads); *peak RSS*: the process's maximum resident memory (VmHWM, read by the process itself), with "
              "the peak before quantizing (imports, model, features) in brackets.", "",
-             "| contender | model | calibration utterances (chunks) | quantize s | process s (CPU s) | "
+             f"| contender | model | calibration utterances ({_inferences(meta)}) "
+             "| quantize s | process s (CPU s) | "
              "peak RSS MB (before) | INT8 on disk |", "|---|---|---|---|---|---|---|"]
     growth: dict[str, dict[int, dict[str, Any]]] = {}
     for row in rows:
@@ -262,7 +289,7 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
             ax.text(value, y, f" {value:.2f}", va="bottom", fontsize=8)
         ax.invert_yaxis()
         ax.tick_params(axis="y", labelsize=8)
-    ax.set_xlabel(f"latency per 16-step chunk, ms, 1 thread, median and p10-p90\n"
+    ax.set_xlabel(f"latency per {_unit(summary['meta'])}, ms, 1 thread, median and p10-p90\n"
                   f"({summary['meta']['models'][speed_key]['title']})")
     for ax, field_name, unit in ((axes[1][0], "quantize_seconds", "quantization wall time, s"),
                                  (axes[1][1], "peak_rss_mb", "peak resident memory of the process, MB")):
@@ -277,7 +304,8 @@ def plot(summary: dict[str, Any], path: Path) -> Path:
         ax.set_ylabel(unit)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
-    figure.suptitle(f"speechq and the tools a user would pick instead: {summary['meta']['cpu']}, "
+    figure.suptitle(f"speechq and the tools a user would pick instead, "
+                    f"{ARCHITECTURES[_architecture(summary['meta'])].name}: {summary['meta']['cpu']}, "
                     f"{summary['meta']['date']}", fontsize=10)
     figure.tight_layout()
     figure.savefig(path, dpi=80)
