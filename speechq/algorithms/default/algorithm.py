@@ -19,7 +19,6 @@ from typing import Sequence
 import openvino as ov
 
 from speechq.algorithms.base import Algorithm, calibration_indices
-from speechq.algorithms.default.nncf_backend import quantize_with_nncf, resolve_ignored_names
 from speechq.algorithms.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end, front_end_names
 from speechq.algorithms.graph import prepare_for_quantization, store_exact_fp16_weights
@@ -60,6 +59,9 @@ class DefaultQuantization(Algorithm):
         """Quantize ``model``; ``extra_ignored`` node names stay FP32 on top of the configured ``ignored``."""
         if model.is_cascade:
             raise ConfigError(f"{self.name}: cascaded models are not supported (model {model.name!r})")
+        # NNCF takes seconds to import: only a quantization pays for it (not `import speechq`, not `speechq eval`)
+        from speechq.algorithms.default.nncf_backend import quantize_with_nncf, resolve_ignored_names
+
         ignored = resolve_ignored_names(model.model, self.params) + [n for n in extra_ignored]
         calibration = self.calibration_inputs(model, self.print_progress)
         self._engine.release()  # NNCF compiles the model itself: a large model's compiled copy would only cost memory
