@@ -253,6 +253,7 @@ def weight_bytes(model: CompressedModel) -> int:
 def _latencies(engine: IEEngine, fp32: CompressedModel, int8: CompressedModel, repeats: int) -> tuple[Latency, ...]:
     engine.set_model(fp32)
     inputs = engine.collect_model_inputs(IndexSampler(engine.data_loader, [0]))  # type: ignore[arg-type]
+    engine.release()
     return (
         measure_latency(fp32.model, inputs, "FP32 (f32)", precision="f32", repeats=repeats),
         measure_latency(fp32.model, inputs, "FP32 (OpenVINO default precision)", precision="default", repeats=repeats),
@@ -311,6 +312,7 @@ def quantize_and_compare(
     int8_model = pipeline.run(model)
     compress_model_weights(int8_model)
     int8 = evaluate_model(engine, int8_model, "INT8", print_progress)
+    engine.release()  # saving, timing and the drift check compile what they need: a large model's copy costs GBs
     saved = save_model(int8_model, output_dir, model_name=name, overwrite=overwrite)
     if vocabulary_file is not None:  # the INT8 model carries its vocabulary as the FP32 one did
         save_companion_file(vocabulary_file, Path(output_dir))
@@ -319,6 +321,7 @@ def quantize_and_compare(
     latencies = _latencies(engine, model, int8_model, latency_repeats)
     engine.set_model(model)
     probe = engine.collect_model_inputs(IndexSampler(loader, list(range(min(DRIFT_ITEMS, len(loader))))))
+    engine.release()
     drift = check_drift(model.model, int8_model.model, probe, max_items=10 * DRIFT_ITEMS, outputs=engine.result_outputs)
     aaq = getattr(pipeline.algorithms[0], "result", None)
     front_end = tuple(getattr(pipeline.algorithms[0], "front_end", ()))
