@@ -26,6 +26,13 @@ LM and subset helpers; it evaluates on the subset the DeepSpeech run wrote)::
 
     python data_scripts/train_small_models.py --model wav2vec2 --corpus /work/corpus \\
         --work-dir /work/train-w2v --out speechq/zoo/wav2vec2_small
+
+``--model conformer``: a conformer CTC model that computes its log-mel spectrogram inside the graph
+(``_train_conformer.py``, trained like the Wav2Vec2 model). It is not shipped: ``bench/bench_any_ctc.py`` measures
+what INT8 does to such a model::
+
+    python data_scripts/train_small_models.py --model conformer --corpus /work/corpus \
+        --work-dir /work/train-conformer --out /work/conformer_small --no-lm
 """
 
 from __future__ import annotations
