@@ -253,7 +253,9 @@ def markdown(summary: dict[str, Any]) -> str:
         f"`{k}` {v}" for k, v in next((r["params"] for r in summary["rows"] if r["algorithm"] != "DefaultQuantization"),
                                       {}).items() if k != "stat_subset_size")
               + " (absolute drop of word error against the FP32 transcripts). Ranking costs one evaluation of "
-              "`ranking_subset_size` utterances per quantized layer; memory does not grow with it."]
+              "`ranking_subset_size` utterances per quantized layer; memory does not grow with it. Random weights "
+              "give near-flat logits whose best symbol INT8 changes often: the error columns say only that every "
+              "step ran (accuracy on trained models: the recipes' figures); this table is about memory and time."]
     aaq = [r for r in summary["rows"] if r["status"] == "ok" and r["algorithm"] == "AccuracyAwareQuantization"]
     if aaq:
         largest = max(aaq, key=lambda r: r["utterances"])
