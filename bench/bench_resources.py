@@ -208,14 +208,21 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         data = _data_subset(source, size, work / f"data-{size}")
         for key, algorithm in ALGORITHMS.items():
             name = f"{key}-{size}"
-            print(f"{name}: quantizing ...", file=sys.stderr, flush=True)
             task = {"model": str(model), "data": str(data), "out": str(work / "out" / name), "algorithm": algorithm,
                     "params": {**params[key], "stat_subset_size": size}}
+            saved = work / "rows" / f"{name}.json"
+            if args.resume and saved.is_file() and read_json(saved)["task"] == task:
+                rows.append(read_json(saved)["row"])
+                print(f"{name}: measured before, kept ({saved})", file=sys.stderr, flush=True)
+                continue
+            print(f"{name}: quantizing ...", file=sys.stderr, flush=True)
             done: ChildRun = run_child(me + ["--child"], task, work / "runs", name, timeout_s=args.timeout)
             row = {"algorithm": algorithm, "utterances": size, "params": task["params"], "status": "ok" if done.ok
                    else done.failure(), "wall_seconds": done.wall_seconds, "cpu_seconds": done.cpu_seconds}
             if done.ok:
                 row.update(done.result)
+                saved.parent.mkdir(exist_ok=True)
+                write_json(saved, {"task": task, "row": row})
             rows.append(row)
             print(f"{name}: {row['status']}, {done.wall_seconds:.1f} s, peak "
                   f"{row.get('peak_rss_mb', float('nan')):.0f} MiB", file=sys.stderr, flush=True)
@@ -317,6 +324,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--data", type=Path, help="audio folder to take utterances from (default: corpus dev split)")
     parser.add_argument("--sizes", type=int, nargs="+", help="calibration sizes (default 30 100 300; tiny: 2 4)")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds allowed per run (default 3600)")
+    parser.add_argument("--resume", action="store_true", help="keep the rows an earlier run with the same --work-dir "
+                        "measured with the same task (an interrupted run goes on where it stopped)")
     parser.add_argument("--tiny", action="store_true", help="the shipped small model and a few utterances")
     parser.add_argument("--render", type=Path, metavar="JSON", help="write Markdown and plot again from a JSON")
     args = parser.parse_args(argv)
