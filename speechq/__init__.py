@@ -1,5 +1,12 @@
 """speechq: POT's post-training quantization API on current OpenVINO and NNCF, for speech recognition."""
 
+import os
+
+# oneDNN (inside OpenVINO's CPU plugin) keeps up to 1024 compiled kernels, a set per input shape: with speech's
+# many lengths they pile up (speechq.model.get_core bounds the plugin's own shape cache, which holds them too).
+# 64 keeps what fixed-shape models use. Set before OpenVINO creates its first kernel; a value the user set wins.
+os.environ.setdefault("ONEDNN_PRIMITIVE_CACHE_CAPACITY", "64")
+
 from speechq.algorithms import (
     AccuracyAwareQuantization,
     AccuracyAwareResult,
