@@ -115,7 +115,7 @@ def _cpu_has_int8_dot_product() -> bool:
 def overflow_fix() -> OverflowFix:
     """7-bit weight ranges on every layer (``ENABLE``) on CPUs without a u8 x i8 dot-product instruction: there
     the plugin adds pairs of u8 x i8 products into 16 bits (AVX2 ``vpmaddubsw``), which saturates with full 8-bit
-    weights; on the shipped DeepSpeech model this cost 1.7 WER points against FP32 (0.3 with the fix). NNCF's
+    weights; on the shipped DeepSpeech model this cost 1.7 WER points against FP32 (within 1 with the fix). NNCF's
     default, the first layer only, elsewhere."""
     return OverflowFix.FIRST_LAYER if _cpu_has_int8_dot_product() else OverflowFix.ENABLE
 
