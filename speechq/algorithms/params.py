@@ -29,6 +29,7 @@ PRESETS = ("performance", "mixed", "accuracy")
 STAT_TYPES = ("min", "max", "abs_max", "quantile", "abs_quantile", "mean")
 AGGREGATORS = ("mean", "max", "min", "median", "mean_no_outliers", "median_no_outliers")
 POT_ONLY_AGGREGATORS = ("hl_estimator", "batch_mean")
+SATURATION_FIXES = ("auto", "all", "first_layer", "no")
 
 
 def _bool(section: str, key: str, value: Any) -> bool:
@@ -181,7 +182,7 @@ def _parse_ignored(section: str, raw: Any) -> tuple[tuple[str, ...], tuple[Ignor
 QUANTIZATION_KEYS = frozenset(
     {"target_device", "preset", "stat_subset_size", "stat_batch_size", "shuffle_data", "seed", "ignored",
      "activations", "weights", "model_type", "use_fast_bias", "keep_front_end_fp32", "front_end_waveform_convolutions",
-     "smooth_quant_alphas", "sensitivity_subset_size"}
+     "smooth_quant_alphas", "sensitivity_subset_size", "saturation_fix"}
 )
 
 
@@ -201,6 +202,12 @@ class QuantizationParams:
     and 0.95 where not given): SmoothQuant's migration strength per layer type, applied with ``model_type:
     transformer``. Convolutions whose input channels differ widely in range (Wav2Vec2's feature encoder after
     its group norm) keep their accuracy in INT8 with ``convolution`` 0.95 instead of staying FP32.
+
+    ``saturation_fix`` (POT's name and values, plus ``auto``, the default): ``all`` gives every layer 7-bit weight
+    ranges, ``first_layer`` only the first one, ``no`` none. CPUs without a u8 x i8 dot product (no VNNI or AMX)
+    add pairs of products into 16 bits, which saturates with full 8-bit weights; ``auto`` is ``all`` on such a CPU
+    (read from /proc/cpuinfo) and ``first_layer`` elsewhere. Name ``all`` when the INT8 model will run on other
+    CPUs than the one that quantizes it and any of them may lack VNNI.
     """
 
     target_device: str = "ANY"
@@ -219,6 +226,7 @@ class QuantizationParams:
     front_end_waveform_convolutions: int = DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS
     sensitivity_subset_size: int = 0
     smooth_quant_alphas: tuple[tuple[str, float], ...] = ()
+    saturation_fix: str = "auto"
 
     @classmethod
     def _fields_from(cls, section: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -249,6 +257,7 @@ class QuantizationParams:
             smooth_quant_alphas=_smooth_quant_alphas(f"{section}.smooth_quant_alphas",
                                                      params.get("smooth_quant_alphas", {})),
             sensitivity_subset_size=_count(section, "sensitivity_subset_size", params.get("sensitivity_subset_size", 0)),
+            saturation_fix=_choice(section, "saturation_fix", params.get("saturation_fix", "auto"), SATURATION_FIXES),
         )
 
     @classmethod

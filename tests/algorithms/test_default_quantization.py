@@ -6,6 +6,7 @@ from speechq_testing import Accuracy, ArrayLoader
 
 import speechq as sq
 from speechq.algorithms.accuracy_aware import quantized_layers
+from speechq.algorithms.default.nncf_backend import _cpu_has_int8_dot_product
 from speechq.engines import runtime_layers
 from speechq.model import get_core
 
@@ -139,3 +140,26 @@ def test_sensitivity_on_request_measures_each_layer_alone_in_fp32(mlp, mlp_data)
     with pytest.raises(sq.ConfigError, match="sensitivity_subset_size needs an engine with a metric"):
         sq.DefaultQuantization({"stat_subset_size": 5, "sensitivity_subset_size": 5},
                                sq.IEEngine({}, ArrayLoader(x, labels))).run(mlp)
+
+
+def _int8_weight_extent(model: sq.CompressedModel) -> dict[str, int]:
+    """Largest |value| of each int8 weight constant, keyed by the layer it feeds (through Convert, Subtract, ...)."""
+    extent = {}
+    for op in model.model.get_ordered_ops():
+        if op.get_type_name() == "Constant" and op.get_element_type().get_type_name() == "i8":
+            node = op
+            while node.get_type_name() not in ("MatMul", "Convolution"):
+                node = next(iter(node.output(0).get_target_inputs())).get_node()
+            extent[node.get_friendly_name()] = int(np.abs(op.get_data().astype(np.int32)).max())
+    return extent
+
+
+def test_saturation_fix_gives_weights_seven_bit_ranges_where_asked(mlp, mlp_engine):
+    def extent(fix):
+        params = {"stat_subset_size": 20} if fix is None else {"stat_subset_size": 20, "saturation_fix": fix}
+        return _int8_weight_extent(sq.DefaultQuantization(params, mlp_engine).run(mlp))
+
+    assert extent("no") == {"fc1": 127, "fc2": 127}
+    assert extent("all") == {"fc1": 64, "fc2": 64}  # 7 bits: half the steps, so no u8 x i8 pair sum passes int16
+    assert extent("first_layer") == {"fc1": 127, "fc2": 127}  # NNCF's first layer is the first convolution
+    assert extent(None) == extent("first_layer" if _cpu_has_int8_dot_product() else "all")

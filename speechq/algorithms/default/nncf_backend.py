@@ -112,12 +112,21 @@ def _cpu_has_int8_dot_product() -> bool:
     return bool(flags & {"avx512_vnni", "avx_vnni", "amx_int8"})
 
 
-def overflow_fix() -> OverflowFix:
-    """7-bit weight ranges on every layer (``ENABLE``) on CPUs without a u8 x i8 dot-product instruction: there
-    the plugin adds pairs of u8 x i8 products into 16 bits (AVX2 ``vpmaddubsw``), which saturates with full 8-bit
-    weights; on the shipped DeepSpeech model this cost 1.7 WER points against FP32 (within 1 with the fix). NNCF's
-    default, the first layer only, elsewhere."""
-    return OverflowFix.FIRST_LAYER if _cpu_has_int8_dot_product() else OverflowFix.ENABLE
+_SATURATION_FIXES = {"all": OverflowFix.ENABLE, "first_layer": OverflowFix.FIRST_LAYER, "no": OverflowFix.DISABLE}
+
+
+def overflow_fix(saturation_fix: str = "auto") -> OverflowFix:
+    """NNCF's overflow fix for POT's ``saturation_fix``. ``auto``: 7-bit weight ranges on every layer (``ENABLE``)
+    on CPUs without a u8 x i8 dot-product instruction, where the plugin adds pairs of u8 x i8 products into 16 bits
+    (AVX2 ``vpmaddubsw``), which saturates with full 8-bit weights (on the shipped DeepSpeech model this cost 1.7
+    WER points against FP32, within 1 with the fix); NNCF's default, the first layer only, elsewhere."""
+    if saturation_fix == "auto":
+        if _cpu_has_int8_dot_product():
+            return OverflowFix.FIRST_LAYER
+        logger.info("this CPU has no VNNI or AMX (u8 x i8 pair sums saturate at 16 bits): 7-bit weight ranges on "
+                    "every layer (saturation_fix 'all'; set saturation_fix to override)")
+        return OverflowFix.ENABLE
+    return _SATURATION_FIXES[saturation_fix]
 
 
 def quantize_with_nncf(
@@ -148,7 +157,7 @@ def quantize_with_nncf(
         activations_quantization_params=_quantization_parameters(params.activations),
         weights_quantization_params=_quantization_parameters(params.weights),
         backend_params={"compress_weights": compress_weights},
-        overflow_fix=overflow_fix(),
+        overflow_fix=overflow_fix(params.saturation_fix),
         **({"smooth_quant_alphas": AdvancedSmoothQuantParameters(**dict(params.smooth_quant_alphas))}
            if params.smooth_quant_alphas else {}),
     )
