@@ -31,11 +31,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # speechq from this checkout
 
-import speechq as sq  # noqa: E402
+from _peers import provenance  # noqa: E402
+from _peers.common import link_first_audio  # noqa: E402
 from speechq.data import read_audio  # noqa: E402
 from speechq.features import wav2vec2_input  # noqa: E402
 from speechq.model import load_model  # noqa: E402
@@ -47,18 +47,6 @@ BENCH = Path(__file__).resolve().parent
 MODEL = Path("/work/conformer_small/model.xml")
 CORPUS = Path("/work/corpus")
 MAX_DROP = 0.02
-
-
-def _audio_folder(source: Path, count: int, folder: Path) -> Path:
-    """A flat folder of links to the first ``count`` audio files of ``source`` (sorted by path)."""
-    files = sorted(p for p in source.rglob("*.flac"))[:count]
-    if len(files) < count:
-        raise SystemExit(f"{source}: {len(files)} audio files, fewer than the {count} asked for")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for path in files:
-        (folder / path.name).symlink_to(path.resolve())
-    return folder
 
 
 def _plain_nncf(model_path: Path, calibration: Path, out: Path, transformer: bool, crop: bool) -> Path:
@@ -82,7 +70,7 @@ def _plain_nncf(model_path: Path, calibration: Path, out: Path, transformer: boo
 def run(args: argparse.Namespace) -> dict[str, Any]:
     work = args.work_dir
     spec = ctc_recipe(args.model, normalize_waveform=True)
-    calibration = _audio_folder(args.corpus / "dev", args.calibration, work / "calibration")
+    calibration = link_first_audio(args.corpus / "dev", args.calibration, work / "calibration")
     quantized: dict[str, tuple[Path, dict[str, Any]]] = {}
     failures: list[dict[str, str]] = []
     for label, transformer, crop in (
@@ -136,23 +124,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
         if (args.model.parent / "figures.json").is_file() else {}
     return {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "model": str(args.model),
             "model_figures": figures, "calibration": args.calibration, "test_utterances": len(labelled),
-            "versions": {"openvino": _version("openvino"), "nncf": _version("nncf"), "speechq": sq.__version__},
+            "machine": provenance.cpu_name(), "source": provenance.source_state(), "versions": provenance.versions(),
             "rows": rows, "failures": failures}
-
-
-def _version(name: str) -> str:
-    from importlib.metadata import version
-
-    return version(name)
 
 
 def markdown(summary: dict[str, Any]) -> str:
     figures = summary["model_figures"]
     shape = (f"{figures['config']['layers']} conformer blocks of {figures['config']['d_model']}, "
-             f"{figures['parameters']:,} parameters, {figures['config']['epochs']} epochs") if figures else "see its card"
+             f"{figures['parameters']:,} parameters, the checkpoint of epoch {figures['best_epoch']} (best dev CER; "
+             f"{figures['config']['epochs']} planned)") if figures else "see its card"
     lines = [
         "# INT8 on a CTC model users bring: a conformer with an in-graph log-mel front end", "",
-        f"{summary['date']}; " + ", ".join(f"{k} {v}" for k, v in summary["versions"].items()) + ".", "",
+        f"{summary['machine']}; {summary['date']}; speechq at {summary['source']}; "
+        + ", ".join(f"{k} {v}" for k, v in summary["versions"].items()) + ".", "",
         f"Model: `{summary['model']}` ({shape}; `data_scripts/train_small_models.py --model conformer`). Calibration: "
         f"the first {summary['calibration']} utterances of the corpus's dev split, without transcripts. Scored on the "
         f"{summary['test_utterances']} held-out test utterances, greedy decoding.", "",

@@ -41,7 +41,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import os
-import platform
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -52,6 +51,7 @@ from typing import Any, Callable
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # speechq from this checkout
 
+from _peers import provenance  # noqa: E402
 from _peers.architectures import ARCHITECTURES, Architecture  # noqa: E402
 from _peers.children import ChildRun, run_child  # noqa: E402
 from _peers.common import Utterances, inference_count  # noqa: E402
@@ -301,40 +301,8 @@ def speed_rounds(artifacts: dict[str, dict[str, Any]], data: dict[str, Any], set
 # -------------------------------------------------------------------------------------------------------- main
 def versions(pot: dict[str, str]) -> dict[str, str]:
     """Installed versions of every library the benchmark uses (POT's from its own venv)."""
-    from importlib.metadata import PackageNotFoundError, version
-
-    found = {"python": platform.python_version()}
-    for name in ("speechq", "openvino", "nncf", "numpy", "scipy", "torch", "transformers", "onnx", "onnxruntime",
-                 "jiwer", "matplotlib"):
-        try:
-            found[name] = version(name)
-        except PackageNotFoundError:
-            continue
-    return {**found, **pot}
-
-
-def cpu_name() -> str:
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
-    return f"{name} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
-
-
-def source_state() -> str:
-    """The commit the benchmark ran on, and whether speechq's sources differed from it."""
-    import subprocess
-
-    def git(*args: str) -> str:
-        done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
-        return done.stdout.strip() if done.returncode == 0 else ""
-
-    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
-    dirty = git("status", "--porcelain", "--", "speechq")
-    return commit + (" with uncommitted changes in speechq/" if dirty else "")
+    return {**provenance.versions(("speechq", "openvino", "nncf", "numpy", "scipy", "torch", "transformers", "onnx",
+                                   "onnxruntime", "jiwer", "matplotlib")), **pot}
 
 
 def log(message: str) -> None:
@@ -514,8 +482,8 @@ def meta(settings: Settings, arch: Architecture, data: dict[str, Any], started: 
     """What the report says about the run: machine, versions, settings, data, models."""
     return {
         "architecture": arch.key, "latency_unit": arch.latency_unit,
-        "cpu": cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-        "command": settings.command, "source": source_state(), "wall_seconds": time.time() - started,
+        "cpu": provenance.cpu_name(), "cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+        "command": settings.command, "source": provenance.source_state(), "wall_seconds": time.time() - started,
         "versions": versions(pot_versions), "tiny": settings.tiny, "threads": list(settings.threads),
         "passes": settings.passes, "rounds": settings.rounds, "max_drop": settings.max_drop,
         "calibration_data": str(settings.calibration_data), "test_data": str(settings.test_data),

@@ -27,7 +27,6 @@ import argparse
 import json
 import logging
 import os
-import platform
 import shutil
 import sys
 import threading
@@ -39,8 +38,9 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # speechq from this checkout
 
+from _peers import provenance  # noqa: E402
 from _peers.children import ChildRun, run_child  # noqa: E402
-from _peers.common import peak_rss_mb, read_json, write_json  # noqa: E402
+from _peers.common import link_first_audio, peak_rss_mb, read_json, write_json  # noqa: E402
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
@@ -140,51 +140,6 @@ def prepare_model(task_path: Path, result_path: Path) -> None:
 # --------------------------------------------------------------------------------------------------- parent side
 
 
-def _data_subset(source: Path, count: int, folder: Path) -> Path:
-    """A folder of links to the first ``count`` audio files of ``source`` (sorted by path)."""
-    files = sorted(p for p in source.rglob("*") if p.suffix in (".flac", ".wav"))
-    if len(files) < count:
-        raise SystemExit(f"{source}: {len(files)} audio files, fewer than the {count} asked for")
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    for path in files[:count]:
-        (folder / path.name).symlink_to(path.resolve())
-    return folder
-
-
-def _versions() -> dict[str, str]:
-    from importlib.metadata import version
-
-    names = ("openvino", "nncf", "numpy", "torch", "transformers")
-    found = {"python": platform.python_version()}
-    for name in names:
-        try:
-            found[name] = version(name)
-        except Exception:  # noqa: BLE001 - an absent optional package is stated as such
-            found[name] = "absent"
-    return found
-
-
-def _cpu() -> str:
-    try:
-        model = next(line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                     if line.startswith("model name"))
-    except (OSError, StopIteration):
-        model = platform.processor() or "unknown CPU"
-    return f"{model}, {os.cpu_count()} cores"
-
-
-def _git_head() -> str:
-    head = REPO / ".git" / "HEAD"
-    try:
-        ref = head.read_text().strip()
-        if ref.startswith("ref: "):
-            return (REPO / ".git" / ref[5:]).read_text().strip()[:7]
-        return ref[:7]
-    except OSError:
-        return "unknown"
-
-
 def run(args: argparse.Namespace) -> dict[str, Any]:
     work = args.work_dir
     work.mkdir(parents=True, exist_ok=True)
@@ -205,7 +160,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
     params = {"default": {}, "accuracy-aware": dict(TINY_AAQ_PARAMS if args.tiny else AAQ_PARAMS)}
     rows = []
     for size in args.sizes:
-        data = _data_subset(source, size, work / f"data-{size}")
+        data = link_first_audio(source, size, work / f"data-{size}")
         for key, algorithm in ALGORITHMS.items():
             name = f"{key}-{size}"
             task = {"model": str(model), "data": str(data), "out": str(work / "out" / name), "algorithm": algorithm,
@@ -226,8 +181,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             rows.append(row)
             print(f"{name}: {row['status']}, {done.wall_seconds:.1f} s, peak "
                   f"{row.get('peak_rss_mb', float('nan')):.0f} MiB", file=sys.stderr, flush=True)
-    return {"machine": _cpu(), "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-            "speechq_commit": _git_head(), "versions": _versions(), "model": model_note, "data": str(source),
+    return {"machine": f"{provenance.cpu_name()}, {os.cpu_count()} cores", "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "speechq_commit": provenance.source_state(), "versions": provenance.versions(), "model": model_note, "data": str(source),
             "tiny": args.tiny, "memory_goal_mb": MEMORY_GOAL_MB, "rows": rows,
             "command": "python bench/bench_resources.py " + " ".join(args.argv)}
 

@@ -15,15 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
 import statistics
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import openvino as ov
 
-import speechq as sq
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
+
+import speechq as sq  # noqa: E402
+from _peers import provenance  # noqa: E402
 from speechq.benchmark import measure_latency
 from speechq.engines import StreamingEngine, make_stateful
 from speechq.zoo.architectures import deepspeech_graph, random_deepspeech_weights
@@ -123,18 +126,6 @@ def measure_model(label: str, model: ov.Model, features: list[np.ndarray], repea
     return row
 
 
-def cpu_name() -> str:
-    """The CPU's model name (/proc/cpuinfo), with its vector extensions that matter for INT8 and bf16."""
-    try:
-        text = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return platform.processor() or platform.machine()
-    name = next((line.split(":", 1)[1].strip() for line in text.splitlines() if line.startswith("model name")), "?")
-    flags = next((line.split(":", 1)[1].split() for line in text.splitlines() if line.startswith("flags")), [])
-    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
-    return f"{name} ({', '.join(f for f in wanted if f in flags) or 'no AVX2'})"
-
-
 def markdown(rows: list[dict], meta: dict) -> str:
     lines = ["# Streaming DeepSpeech benchmark", "", f"{meta['cpu']}, {meta['cores']} cores; openvino {meta['openvino']}, nncf {meta['nncf']}; "
              f"{meta['utterances']} utterances, {meta['repeats']} repeats (median, p10-p90).", ""]
@@ -171,7 +162,7 @@ def main() -> None:
                               deepspeech_graph(random_deepspeech_weights(hidden)), features, args.repeats))
     import nncf
 
-    meta = {"cpu": cpu_name(), "cores": __import__("os").cpu_count(),
+    meta = {"cpu": provenance.cpu_name(), "cores": __import__("os").cpu_count(),
             "openvino": ov.__version__, "nncf": nncf.__version__, "utterances": len(features), "repeats": args.repeats}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "streaming.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))

@@ -21,7 +21,6 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Sequence
 

@@ -6,7 +6,6 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import speechq as sq
 from speechq.algorithms.accuracy_aware import quantized_layers

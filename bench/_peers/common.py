@@ -10,6 +10,7 @@ does (``speechq.features.wav2vec2_input``), one inference per utterance.
 from __future__ import annotations
 
 import json
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
@@ -156,3 +157,15 @@ def spread(values: Sequence[float]) -> dict[str, float]:
     array = np.asarray(values, np.float64)
     return {"median": float(np.median(array)), "p10": float(np.percentile(array, 10)),
             "p90": float(np.percentile(array, 90)), "n": int(len(array))}
+
+
+def link_first_audio(source: Path, count: int, folder: Path) -> Path:
+    """A fresh flat folder of links to the first ``count`` audio files (.flac, .wav) under ``source``, by path."""
+    files = sorted(p for p in source.rglob("*") if p.suffix in (".flac", ".wav"))
+    if len(files) < count:
+        raise SystemExit(f"{source}: {len(files)} audio files, fewer than the {count} asked for")
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    for path in files[:count]:
+        (folder / path.name).symlink_to(path.resolve())
+    return folder

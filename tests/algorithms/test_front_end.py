@@ -10,7 +10,7 @@ import numpy as np
 import openvino as ov
 import pytest
 from openvino import opset13 as ops
-from speechq_testing import build_log_mel_ctc, build_mlp, build_tiny_conv_ctc, build_tiny_deepspeech
+from speechq_testing import build_tiny_conv_ctc
 
 import speechq as sq
 from speechq.algorithms.drift import measure_drift

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from speechq_testing import ArrayLoader, MeanOutput, build_tiny_conv_ctc
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import speechq as sq

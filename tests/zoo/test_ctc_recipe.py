@@ -8,7 +8,6 @@ import json
 import string
 from pathlib import Path
 
-import numpy as np
 import openvino as ov
 import pytest
 from speechq_testing import SHIPPED_UTTERANCES, build_features_ctc, build_log_mel_ctc, build_mlp
