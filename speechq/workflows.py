@@ -184,6 +184,24 @@ def agreement_loader(engine: IEEngine, reference: CompressedModel, loader: DataL
     return agreement
 
 
+def agreement_reference(engine: IEEngine, reference: CompressedModel, loader: DataLoader, unit: str = "word",
+                        label: str = "FP32", print_progress: bool = False) -> tuple[DataLoader, Evaluation]:
+    """:func:`agreement_loader`, and the reference model's evaluation from that same pass (no second one): its
+    error rates against its own transcripts, computed by the engine's new metric (0 for any deterministic model),
+    and the pass's wall time."""
+    from speechq.api.types import SpeechAnnotation
+
+    start = time.perf_counter()
+    texts = transcribe(engine, reference, loader, print_progress)
+    wall = time.perf_counter() - start
+    agreement = ReferenceLoader(loader, dict(texts))
+    engine.set_data_loader(agreement)
+    metric = error_rates(unit)
+    metric.update([text for _, text in texts], [SpeechAnnotation(uid, text) for uid, text in texts])
+    engine.set_metric(error_rates(unit))
+    return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), _audio_seconds(agreement), wall)
+
+
 def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "greedy", lm_path: str | Path | None = None,
                  beam_width: int = 64) -> Any:
     """A CTC decoder usable as the engine's ``postprocess``: ``greedy`` or ``beam`` (optionally with a KenLM model)."""
@@ -300,15 +318,17 @@ def quantize_and_compare(
     vocabulary = spec.vocabulary_for(model_path)
     engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(spec.unit),
                          engine_config)
-    if agreement:
-        loader = agreement_loader(engine, model, loader, spec.unit)
+    fp32: Evaluation | None = None
+    if agreement:  # the pass that makes the references is FP32's evaluation
+        loader, fp32 = agreement_reference(engine, model, loader, spec.unit, "FP32", print_progress)
     merged = {**spec.quantization_defaults, **dict(params or {})}
     if "stat_subset_size" not in merged:  # POT's default of 300, without its warning on smaller data sets
         merged["stat_subset_size"] = min(DEFAULT_STAT_SUBSET_SIZE, len(loader))
     pipeline = create_pipeline([{"name": algorithm, "params": merged}], engine)
     for step in pipeline.algorithms:
         step.print_progress = print_progress
-    fp32 = evaluate_model(engine, model, "FP32", print_progress)
+    if fp32 is None:
+        fp32 = evaluate_model(engine, model, "FP32", print_progress)
     int8_model = pipeline.run(model)
     compress_model_weights(int8_model)
     int8 = evaluate_model(engine, int8_model, "INT8", print_progress)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 import openvino as ov
@@ -163,6 +163,9 @@ class IEEngine(Engine):
         A custom engine that transforms data (chunks, carried state, ...) is thus calibrated on exactly what the
         model sees at inference. Metrics are not computed. Each recorded dict carries the reserved key
         ``"nncf_reset_state"`` (True where a new sample starts) only when the model is stateful.
+
+        Engines whose inputs do not depend on the model's outputs (see :meth:`_inputs_without_inference`) build
+        them without running the model; the others run it and record what each inference is fed.
         """
         recorded: list[dict[str, np.ndarray]] = []
         stateful = bool(self.model.get_sinks())
@@ -173,12 +176,30 @@ class IEEngine(Engine):
                 item["nncf_reset_state"] = sample_start  # type: ignore[assignment]
             recorded.append(item)
 
+        built = self._inputs_without_inference(sampler)
+        if built is not None:
+            with tqdm(total=len(sampler), desc="model inputs", unit="batch", disable=not print_progress) as progress:
+                for inferences in built:
+                    for position, inputs in enumerate(inferences):
+                        record(inputs, position == 0)
+                    progress.update(1)
+            return recorded
         metric, self._metric, self._input_recorder = self._metric, None, record
         try:
             self.predict(sampler=sampler, print_progress=print_progress)
         finally:
             self._metric, self._input_recorder = metric, None
         return recorded
+
+    def _inputs_without_inference(self, sampler: Sampler) -> Iterator[list[dict[str, np.ndarray]]] | None:
+        """For each batch of ``sampler``, the inputs of its inferences in order (the first starts the sample), built
+        from the data alone; None when this engine's inputs may depend on the model's outputs. Here: one inference
+        per batch through :meth:`_fill_input`, unless a subclass replaced :meth:`_process_dataset` (it may feed
+        outputs back)."""
+        if type(self)._process_dataset is not IEEngine._process_dataset:
+            return None
+        model = self.model
+        return ([self._fill_input(model, [s.data for s in batch], [s.index for s in batch])] for batch in sampler)
 
     # ---------------------------------------------------------------- hooks
     def _process_dataset(

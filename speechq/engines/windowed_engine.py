@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import math
-from typing import Any, Mapping
+from typing import Any, Iterator, Mapping
 
 import numpy as np
 import openvino as ov
@@ -146,6 +146,24 @@ class WindowedEngine(IEEngine):
             stop = frames if index == count - 1 else min(frames, context_frames + step_frames)
             trimmed.append(np.take(value, np.arange(start, stop), axis=self.output_time_axis))
         return trimmed
+
+    def _inputs_without_inference(self, sampler: Sampler) -> Iterator[list[dict[str, np.ndarray]]] | None:
+        """Each utterance's windows (the model runs only to measure ``hop_samples`` when an utterance needs more
+        than one window and the hop was not given)."""
+        if type(self)._process_dataset is not WindowedEngine._process_dataset:
+            return None
+        return (self._batch_windows(batch) for batch in sampler)
+
+    def _batch_windows(self, batch: list[Sample]) -> list[dict[str, np.ndarray]]:
+        if len(batch) != 1:
+            raise DataError(f"WindowedEngine runs one utterance per batch; got a batch of {len(batch)} (use batch_size=1)")
+        audio = self._audio(batch[0])
+        if audio.shape[1] <= self.window_samples:
+            return [{self.audio_input: audio}]
+        if self.hop_samples is None:
+            compiled, _ = self.compile()
+            self.hop_samples = self._measure_hop(compiled.create_infer_request())
+        return [{self.audio_input: window} for window in self._windows(audio, self.hop_samples)[0]]
 
     def _process_dataset(self, compiled: ov.CompiledModel, sampler: Sampler, state: _RunState, progress: tqdm) -> None:
         request = compiled.create_infer_request()

@@ -135,6 +135,26 @@ def test_stateful_model_state_is_reset_per_sample():
     assert [item["nncf_reset_state"] for item in recorded] == [True, True, True]
 
 
+def test_model_inputs_are_built_without_the_model_unless_the_engine_runs_its_own_loop(mlp, mlp_data):
+    x, labels = mlp_data
+
+    class Running(sq.IEEngine):
+        def _process_dataset(self, compiled, sampler, state, progress):  # the same loop, replaced
+            super()._process_dataset(compiled, sampler, state, progress)
+
+    loader = ArrayLoader(x, labels)
+    sampler = sq.IndexSampler(loader, [5, 0, 7])
+    recorded = []
+    for engine in (sq.IEEngine({}, loader), Running({}, loader)):
+        engine.set_model(mlp)
+        recorded.append(engine.collect_model_inputs(sampler))
+    built, fed = recorded
+    assert [set(item) for item in built] == [{"x"}] * 3
+    for one, other, index in zip(built, fed, [5, 0, 7]):
+        np.testing.assert_array_equal(one["x"], other["x"])
+        np.testing.assert_array_equal(one["x"][0], x[index])
+
+
 def test_postprocess_callable_feeds_the_metric(mlp, mlp_data):
     x, labels = mlp_data
     seen = []

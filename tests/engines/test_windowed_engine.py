@@ -63,3 +63,31 @@ def test_static_length_models_are_explained():
     model.reshape({"input_values": [1, 16000]})
     with pytest.raises(sq.ModelError, match=r"must be \[batch, samples\] with a dynamic number of samples, got \[1,16000\]"):
         WindowedEngine({}).set_model(model)
+
+
+class _RunningWindowedEngine(WindowedEngine):
+    """Replaces ``_process_dataset`` (doing the same), so collect_model_inputs records what inference is fed."""
+
+    def _process_dataset(self, compiled, sampler, state, progress):
+        super()._process_dataset(compiled, sampler, state, progress)
+
+
+def test_model_inputs_are_built_without_the_model_as_inference_is_fed(conv_ctc):
+    rng = np.random.default_rng(1)
+    audios = [rng.normal(size=n).astype(np.float32) for n in (20_000, 160_000, 31_999, 75_003)]
+    loader = ArrayLoader(audios, [0] * len(audios))
+    engines = [cls({}, loader, window_samples=32_000, context_samples=4_800) for cls in (WindowedEngine, _RunningWindowedEngine)]
+    for engine in engines:
+        engine.set_model(conv_ctc)
+    built, fed = (engine.collect_model_inputs(sq.IndexSampler(loader)) for engine in engines)
+    assert len(built) == len(fed) == 1 + 7 + 1 + 3  # windows per utterance
+    for one, other in zip(built, fed):
+        assert one.keys() == other.keys() == {"input_values"}
+        np.testing.assert_array_equal(one["input_values"], other["input_values"])
+    assert engines[0].hop_samples == 320  # the long utterances needed it
+
+    short = WindowedEngine({}, loader, window_samples=32_000, context_samples=4_800)
+    short.set_model(conv_ctc)
+    inputs = short.collect_model_inputs(sq.IndexSampler(loader, [0, 2]))
+    assert [item["input_values"].shape for item in inputs] == [(1, 20_000), (1, 31_999)]
+    assert short.hop_samples is None  # one window each: the model never ran
