@@ -207,14 +207,15 @@ def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "greedy", lm_
     """A CTC decoder usable as the engine's ``postprocess``: ``greedy`` or ``beam`` (optionally with a KenLM model)."""
     from speechq.decoding import BeamSearchCTCDecoder, GreedyCTCDecoder
 
-    outputs = {"logits_output": spec.logits_output, "lengths_output": spec.lengths_output}
     if decoder == "greedy":
         if lm_path is not None:
             raise ConfigError("--lm needs the beam decoder (--decoder beam)")
-        return GreedyCTCDecoder(vocabulary, layout=spec.logits_layout, **outputs)
+        return GreedyCTCDecoder(vocabulary, layout=spec.logits_layout, logits_output=spec.logits_output,
+                                lengths_output=spec.lengths_output)
     if decoder == "beam":
         return BeamSearchCTCDecoder(vocabulary, layout=spec.logits_layout, kenlm_model_path=lm_path,
-                                    beam_width=beam_width, **outputs)
+                                    beam_width=beam_width, logits_output=spec.logits_output,
+                                    lengths_output=spec.lengths_output)
     raise ConfigError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")
 
 

@@ -170,7 +170,8 @@ def _part(kind: str, anchor: str, graph: _Graph, region: set[str]) -> FrontEndPa
 def _movement_consumers(node: ov.Node) -> list[ov.Node]:
     """The nodes ``node``'s values reach first that are not data movement or index arithmetic (shapes taken of
     them are not values: paths through ShapeOf are not followed)."""
-    found, stack, seen = [], [node], set()
+    found: list[ov.Node] = []
+    stack, seen = [node], set()
     while stack:
         for output in stack.pop().outputs():
             for target in output.get_target_inputs():

@@ -104,7 +104,8 @@ def _signal(port: ov.Output, name: str, where: str) -> tuple[str, int | None, st
 
 
 def _inputs(model: ov.Model, where: str) -> tuple[str, str, int | None, str | None, dict[str, tuple[str, int]]]:
-    lengths, signals = [], []
+    lengths: list[tuple[str, ov.Output]] = []
+    signals: list[tuple[str, ov.Output]] = []
     for index, port in enumerate(model.inputs):
         name = _name(port, index, "input")
         (lengths if _is_lengths(port) else signals).append((name, port))

@@ -93,6 +93,8 @@ class AccuracyAwareQuantization(Algorithm):
         self.result: AccuracyAwareResult | None = None
         self.sensitivity: Sensitivity | None = None  # the first ranking (every layer, all others INT8)
         self.front_end: list[FrontEndPart] = []  # kept FP32 by default before any ranking (see DefaultQuantization)
+        self._ranked = False
+        self._sensitivity: dict[str, float] = {}
 
     def _metric_name(self) -> tuple[str, bool]:
         if self._engine.metric is None:
