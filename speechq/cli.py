@@ -76,6 +76,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--quantize-front-end", action="store_true",
                    help="quantize an in-graph spectrogram front end and the first convolutions on a raw waveform too "
                         "(kept FP32 by default: INT8 breaks them)")
+    q.add_argument("--quantize-depthwise", action="store_true",
+                   help="quantize depthwise convolutions too (kept FP32 by default: each output sums too few "
+                        "products for 8-bit rounding noise to average out)")
     _add_report(q)
 
     e = sub.add_parser("eval", help="WER, CER and real-time factor of one or more models")
@@ -161,6 +164,7 @@ def _quantize(args: argparse.Namespace) -> int:
     params = {k: v for k, v in (("preset", args.preset), ("stat_subset_size", args.subset_size),
                                 ("maximal_drop", args.max_drop),
                                 ("keep_front_end_fp32", False if args.quantize_front_end else None),
+                                ("keep_depthwise_fp32", False if args.quantize_depthwise else None),
                                 ("sensitivity_subset_size", args.sensitivity)) if v is not None}
     if args.config is not None:
         job = read_pot_config(args.config)

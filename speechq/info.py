@@ -48,8 +48,8 @@ class ModelInfo:
         if self.recipe:
             lines += ["", self.recipe]
         if self.front_end:
-            lines += ["", "kept in FP32 when quantized (unless keep_front_end_fp32 is false):"]
-            lines += [f"- {part.describe()}" for part in self.front_end]
+            lines += ["", "kept in FP32 when quantized (unless the parameter named after each is false):"]
+            lines += [f"- {part.describe()} (`{part.switch}`)" for part in self.front_end]
         lines += ["",
                   "| runtime layer | type | precision |", "|---|---|---|"]
         lines += [f"| {layer.name} | {layer.type} | {layer.precision} |" for layer in self.layers]

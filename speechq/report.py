@@ -61,9 +61,8 @@ def quantize_markdown(result: QuantizeResult) -> str:
     ]
     lines += _latency_table(result.latencies, result.latency_unit)
     if result.front_end:
-        lines += ["", "Kept in FP32 by default (INT8 breaks these; `keep_front_end_fp32: false` / `--quantize-front-end` "
-                  "quantizes them):"]
-        lines += [f"- {part.describe()}" for part in result.front_end]
+        lines += ["", "Kept in FP32 by default (INT8 breaks these; the parameter named after each, false, quantizes it):"]
+        lines += [f"- {part.describe()} (`{part.switch}`)" for part in result.front_end]
     if result.accuracy_aware is not None:
         aaq = result.accuracy_aware
         status = "reached" if aaq.reached else "NOT reached"

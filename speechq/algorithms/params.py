@@ -181,7 +181,7 @@ def _parse_ignored(section: str, raw: Any) -> tuple[tuple[str, ...], tuple[Ignor
 
 QUANTIZATION_KEYS = frozenset(
     {"target_device", "preset", "stat_subset_size", "stat_batch_size", "shuffle_data", "seed", "ignored",
-     "activations", "weights", "model_type", "use_fast_bias", "keep_front_end_fp32", "front_end_waveform_convolutions",
+     "activations", "weights", "model_type", "use_fast_bias", "keep_front_end_fp32", "keep_depthwise_fp32", "front_end_waveform_convolutions",
      "smooth_quant_alphas", "sensitivity_subset_size", "saturation_fix"}
 )
 
@@ -194,7 +194,8 @@ class QuantizationParams:
     ``keep_front_end_fp32`` (default true): keep the subgraphs INT8 is known to break in FP32 (an in-graph
     spectrogram / log-mel front end, the first convolutions on a raw waveform; see
     :mod:`speechq.algorithms.front_end`); ``front_end_waveform_convolutions`` (default 1): how many convolutions on a
-    raw waveform that keeps. Names in ``ignored.scope`` stay FP32 in any case. ``sensitivity_subset_size`` (default
+    raw waveform that keeps. ``keep_depthwise_fp32`` (default true): keep depthwise convolutions (one input
+    channel per group) in FP32. Names in ``ignored.scope`` stay FP32 in any case. ``sensitivity_subset_size`` (default
     0: off): measure each quantized layer's sensitivity on that many items with the engine's metric
     (:mod:`speechq.algorithms.sensitivity`; one evaluation per layer).
 
@@ -223,6 +224,7 @@ class QuantizationParams:
     model_type: str | None = None
     use_fast_bias: bool = True
     keep_front_end_fp32: bool = True
+    keep_depthwise_fp32: bool = True
     front_end_waveform_convolutions: int = DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS
     sensitivity_subset_size: int = 0
     smooth_quant_alphas: tuple[tuple[str, float], ...] = ()
@@ -252,6 +254,7 @@ class QuantizationParams:
             model_type=None if model_type is None else _choice(section, "model_type", model_type, ("transformer",)),
             use_fast_bias=_bool(section, "use_fast_bias", params.get("use_fast_bias", True)),
             keep_front_end_fp32=_bool(section, "keep_front_end_fp32", params.get("keep_front_end_fp32", True)),
+            keep_depthwise_fp32=_bool(section, "keep_depthwise_fp32", params.get("keep_depthwise_fp32", True)),
             front_end_waveform_convolutions=_count(section, "front_end_waveform_convolutions", params.get(
                 "front_end_waveform_convolutions", DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS)),
             smooth_quant_alphas=_smooth_quant_alphas(f"{section}.smooth_quant_alphas",

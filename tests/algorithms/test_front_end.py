@@ -10,11 +10,12 @@ import numpy as np
 import openvino as ov
 import pytest
 from openvino import opset13 as ops
-from speechq_testing import build_tiny_conv_ctc
+from speechq_testing import ArrayLoader, build_tiny_conv_ctc
 
 import speechq as sq
 from speechq.algorithms.drift import measure_drift
 from speechq.algorithms.front_end import (
+    DEPTHWISE_CONVOLUTIONS,
     SPECTRAL_FRONT_END,
     WAVEFORM_CONVOLUTIONS,
     find_fp32_front_end,
@@ -78,6 +79,49 @@ def test_models_without_a_front_end_keep_nothing(tiny_deepspeech, mlp):
     conv = ops.convolution(ops.transpose(features, ops.constant(np.array([0, 2, 1]))),
                            ops.constant(np.ones((4, 80, 3), np.float32)), [1], [0], [0], [1])
     assert find_fp32_front_end(ov.Model([ops.result(conv)], [features])) == []
+
+
+def _separable_block(seed: int = 0) -> ov.Model:
+    """features [1, 16, T] -> pointwise conv (16 -> 32) -> grouped conv (4 groups of 8 channels) -> depthwise conv
+    (32 groups of one channel, kernel 15) -> pointwise conv (32 -> 8): a conformer convolution module's shape."""
+    rng = np.random.default_rng(seed)
+    x = ops.parameter([1, 16, -1], np.float32, name="features")
+
+    def weights(*shape: int) -> ov.Node:
+        return ops.constant((rng.normal(size=shape) / np.sqrt(np.prod(shape[1:]))).astype(np.float32))
+
+    pointwise = ops.convolution(x, weights(32, 16, 1), [1], [0], [0], [1])
+    pointwise.set_friendly_name("pointwise_in")
+    grouped = ops.group_convolution(ops.relu(pointwise), weights(4, 8, 8, 3), [1], [1], [1], [1])
+    grouped.set_friendly_name("grouped")
+    depthwise = ops.group_convolution(ops.relu(grouped), weights(32, 1, 1, 15), [1], [7], [7], [1])
+    depthwise.set_friendly_name("depthwise")
+    out = ops.convolution(ops.relu(depthwise), weights(8, 32, 1), [1], [0], [0], [1])
+    out.set_friendly_name("pointwise_out")
+    return ov.Model([ops.result(out)], [x], "separable")
+
+
+def test_depthwise_convolutions_are_found_and_kept_fp32_unless_asked():
+    model = _separable_block()
+    [part] = find_fp32_front_end(model)
+    assert part.kind == DEPTHWISE_CONVOLUTIONS and part.layers == ("depthwise",)  # not the 8-channel groups
+    assert part.switch == "keep_depthwise_fp32" and "depthwise convolutions: 1 (depthwise)" == part.describe()
+    assert find_fp32_front_end(model, depthwise=False) == []
+
+    rng = np.random.default_rng(1)
+    loader = ArrayLoader(rng.normal(size=(8, 16, 50)).astype(np.float32), [0] * 8)
+    compressed = sq.CompressedModel.from_ov(model, "separable")
+
+    def int8_layers(**params):
+        algorithm = sq.DefaultQuantization({"stat_subset_size": 8, **params}, sq.IEEngine({}, loader))
+        quantized = algorithm.run(compressed)
+        return algorithm.front_end, {name for name, precision in _runtime_precisions(quantized).items()
+                                     if precision in ("i8", "u8")}
+
+    kept, default = int8_layers()
+    assert kept == [part] and "depthwise" not in default and {"pointwise_in", "grouped", "pointwise_out"} <= default
+    kept, everything = int8_layers(keep_depthwise_fp32=False)
+    assert kept == [] and "depthwise" in everything
 
 
 def test_front_end_names_are_unique_and_ordered(log_mel_ctc):

@@ -42,6 +42,7 @@ def test_pot_params_are_parsed_into_types():
         ({"smooth_quant_alphas": {"convolution": 1.5}}, r"'convolution' must be in \[-1.0, 1.0\], got 1.5"),
         ({"smooth_quant_alphas": {"matmul": -0.5}}, r"'matmul' must be in \[0, 1\] or -1 \(off\)"),
         ({"smooth_quant_alphas": {"matmul": "0.9"}}, r"'matmul' must be a number"),
+        ({"keep_depthwise_fp32": "no"}, r"'keep_depthwise_fp32' must be true or false"),
         ({"saturation_fix": "none"}, r"'saturation_fix' must be one of \['auto', 'all', 'first_layer', 'no'\], got 'none'"),
     ],
 )

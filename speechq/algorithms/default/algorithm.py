@@ -4,7 +4,7 @@ What it does: run the engine over the first ``stat_subset_size`` items and recor
 (for a streaming engine, every chunk with the state carried into it), prepare the graph (constant folding,
 recurrent loops into sequence operations: see ``speechq.algorithms.graph``), find the subgraphs INT8 is known to
 break (an in-graph spectrogram front end, the first convolutions on a raw waveform: ``speechq.algorithms.front_end``)
-and keep them FP32 unless ``keep_front_end_fp32`` is false, then let NNCF place FakeQuantize nodes, set their ranges
+and keep them FP32 unless ``keep_front_end_fp32`` / ``keep_depthwise_fp32`` is false, then let NNCF place FakeQuantize nodes, set their ranges
 from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
 at inference. Recurrent layers then get the shared input/state and weight scales the CPU plugin's int8 RNN
 assumes (``speechq.algorithms.recurrent``). Last, INT8 and FP32 outputs are compared on calibration inputs, with a
@@ -79,12 +79,12 @@ class DefaultQuantization(Algorithm):
         return result
 
     def find_front_end(self, prepared: ov.Model) -> list[FrontEndPart]:
-        """The parts of ``prepared`` kept FP32 by default (none with ``keep_front_end_fp32`` false), logged."""
-        if not self.params.keep_front_end_fp32:
-            return []
-        parts = find_fp32_front_end(prepared, self.params.front_end_waveform_convolutions)
+        """The parts of ``prepared`` kept FP32 by default (``keep_front_end_fp32`` and ``keep_depthwise_fp32``
+        false quantize them), logged."""
+        parts = find_fp32_front_end(prepared, self.params.front_end_waveform_convolutions,
+                                    front_end=self.params.keep_front_end_fp32, depthwise=self.params.keep_depthwise_fp32)
         for part in parts:
-            logger.info("%s: kept in FP32 by default (keep_front_end_fp32=false quantizes it): %s", self.name,
+            logger.info("%s: kept in FP32 by default (%s=false quantizes it): %s", self.name, part.switch,
                         part.describe())
         return parts
 
