@@ -35,7 +35,8 @@ One kind of layer loses too much of its signal at 8 bits:
   output). They hold a small share of a model's work (C x K multiply-adds per output frame against C x C x K for a
   dense convolution). Measured on the 5-epoch conformer of ``train_small_models.py --model conformer`` (100
   utterances, per-layer sensitivity): its three depthwise convolutions were the three most sensitive layers, and
-  keeping them FP32 took the CER against FP32's transcripts from 3.63% to 1.14% (WER 17.9% to 6.0%).
+  keeping them FP32 took the CER against FP32's transcripts from 3.63% to 1.14% (WER 17.9% to 6.0%); on 500
+  held-out utterances, from 4.6% to 2.26%.
 
 :func:`find_fp32_front_end` is pure (reads the graph, changes nothing); DefaultQuantization passes the names it finds
 to NNCF's ignored scope (the front end unless ``keep_front_end_fp32`` is false, depthwise convolutions unless
