@@ -165,6 +165,11 @@ class ReferenceLoader(DataLoader):
     def __len__(self) -> int:
         return len(self._loader)
 
+    @property
+    def texts(self) -> dict[str, str]:
+        """The reference transcript of each utterance id."""
+        return dict(self._texts)
+
     def __getitem__(self, index: int) -> Any:
         from speechq.api.types import SpeechAnnotation
 
@@ -173,11 +178,12 @@ class ReferenceLoader(DataLoader):
         return (item[0], SpeechAnnotation(annotation.utterance_id, self._texts[annotation.utterance_id]), *item[2:])
 
 
-def agreement_loader(engine: IEEngine, reference: CompressedModel, loader: DataLoader, unit: str = "word") -> DataLoader:
+def agreement_loader(engine: IEEngine, reference: CompressedModel, loader: DataLoader, unit: str = "word",
+                     print_progress: bool = False) -> ReferenceLoader:
     """``loader`` with ``reference``'s own transcripts as references (the engine's loader and metric are replaced
     by this and a fresh error-rate metric over ``unit``): for audio without transcripts, error rates then measure how
     far another model's transcripts are from the reference model's."""
-    texts = dict(transcribe(engine, reference, loader))
+    texts = dict(transcribe(engine, reference, loader, print_progress))
     agreement = ReferenceLoader(loader, texts)
     engine.set_data_loader(agreement)
     engine.set_metric(error_rates(unit))
@@ -192,13 +198,11 @@ def agreement_reference(engine: IEEngine, reference: CompressedModel, loader: Da
     from speechq.api.types import SpeechAnnotation
 
     start = time.perf_counter()
-    texts = transcribe(engine, reference, loader, print_progress)
+    agreement = agreement_loader(engine, reference, loader, unit, print_progress)
     wall = time.perf_counter() - start
-    agreement = ReferenceLoader(loader, dict(texts))
-    engine.set_data_loader(agreement)
+    texts = agreement.texts
     metric = error_rates(unit)
-    metric.update([text for _, text in texts], [SpeechAnnotation(uid, text) for uid, text in texts])
-    engine.set_metric(error_rates(unit))
+    metric.update(list(texts.values()), [SpeechAnnotation(uid, text) for uid, text in texts.items()])
     return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), _audio_seconds(agreement), wall)
 
 
