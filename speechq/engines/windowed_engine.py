@@ -123,6 +123,12 @@ class WindowedEngine(IEEngine):
             raise DataError(f"item {sample.index}: audio for {self.audio_input!r} must be [N] or [1, N], got {list(np.shape(data))}")
         return audio
 
+    def _utterance(self, batch: list[Sample]) -> np.ndarray:
+        """The audio of a batch's one utterance, ``[1, N]``."""
+        if len(batch) != 1:
+            raise DataError(f"WindowedEngine runs one utterance per batch; got a batch of {len(batch)} (use batch_size=1)")
+        return self._audio(batch[0])
+
     def _windows(self, audio: np.ndarray, hop: int) -> tuple[list[np.ndarray], int, int]:
         """The windows of one utterance, the context to drop at inner edges and the step, both in output frames."""
         context_frames = self.context_samples // hop
@@ -155,9 +161,7 @@ class WindowedEngine(IEEngine):
         return (self._batch_windows(batch) for batch in sampler)
 
     def _batch_windows(self, batch: list[Sample]) -> list[dict[str, np.ndarray]]:
-        if len(batch) != 1:
-            raise DataError(f"WindowedEngine runs one utterance per batch; got a batch of {len(batch)} (use batch_size=1)")
-        audio = self._audio(batch[0])
+        audio = self._utterance(batch)
         if audio.shape[1] <= self.window_samples:
             return [{self.audio_input: audio}]
         if self.hop_samples is None:
@@ -169,11 +173,10 @@ class WindowedEngine(IEEngine):
         request = compiled.create_infer_request()
         n_model_outputs = len(self.model.outputs)
         for batch in sampler:
-            if len(batch) != 1:
-                raise DataError(f"WindowedEngine runs one utterance per batch; got a batch of {len(batch)} (use batch_size=1)")
+            audio = self._utterance(batch)
             if self.hop_samples is None:
                 self.hop_samples = self._measure_hop(request)
-            windows, context_frames, step_frames = self._windows(self._audio(batch[0]), self.hop_samples)
+            windows, context_frames, step_frames = self._windows(audio, self.hop_samples)
             kept: list[list[np.ndarray]] = []
             for index, window in enumerate(windows):
                 outputs = self._infer(request, {self.audio_input: window}, sample_start=index == 0)
