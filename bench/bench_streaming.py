@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import time
@@ -162,7 +163,7 @@ def main() -> None:
                               deepspeech_graph(random_deepspeech_weights(hidden)), features, args.repeats))
     import nncf
 
-    meta = {"cpu": provenance.cpu_name(), "cores": __import__("os").cpu_count(),
+    meta = {"cpu": provenance.cpu_name(), "cores": os.cpu_count(),
             "openvino": ov.__version__, "nncf": nncf.__version__, "utterances": len(features), "repeats": args.repeats}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "streaming.json").write_text(json.dumps({"meta": meta, "rows": rows}, indent=2))

@@ -11,6 +11,8 @@ from typing import Sequence
 REPO = Path(__file__).resolve().parents[2]
 LIBRARIES = ("speechq", "openvino", "nncf", "numpy", "torch", "transformers")
 INT8_AND_BF16_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_int8", "amx_bf16")
+# `git archive` writes the commit here (export-subst in .gitattributes), so an exported snapshot still knows it.
+ARCHIVED_COMMIT = "$Format:%h$"
 
 
 def versions(names: Sequence[str] = LIBRARIES) -> dict[str, str]:
@@ -45,6 +47,10 @@ def source_state() -> str:
             return ""
         return done.stdout.strip() if done.returncode == 0 else ""
 
-    commit = git("rev-parse", "--short", "HEAD") or "unknown commit"
+    commit = git("rev-parse", "--short", "HEAD")
+    if not commit:
+        if ARCHIVED_COMMIT.startswith("$"):
+            return "unknown commit"
+        return f"{ARCHIVED_COMMIT} (exported with git archive; local changes cannot be seen)"
     dirty = git("status", "--porcelain", "--", "speechq")
     return commit + (" with uncommitted changes in speechq/" if dirty else "")
