@@ -11,7 +11,7 @@ transcripts.
 Rows: FP32 with OpenVINO's default precision (bf16 on this CPU); ``nncf.quantize`` as a user would call it on the
 converted model, with and without ``model_type=TRANSFORMER``, on the calibration waveforms as they are (NNCF 3.4
 then fails on their different lengths) and cut to the shortest of them (what a user does next); speechq DefaultQuantization with the ``ctc`` recipe's
-defaults (front end kept FP32); speechq AccuracyAwareQuantization scored by agreement with FP32 (no labels) with
+defaults (front end and depthwise convolutions kept FP32, NNCF's transformer model type); speechq AccuracyAwareQuantization scored by agreement with FP32 (no labels) with
 ``maximal_drop`` 0.02.
 
 Usage::

@@ -3,8 +3,9 @@
 The model is an OpenVINO IR or an ONNX file (fp32 or fp16 weights) that reads a raw waveform (optionally with a
 lengths input, which speechq fills) or log-mel features, and outputs logits, log-probabilities or probabilities over
 a vocabulary (optionally with output lengths, which bound decoding). The vocabulary is a file: a JSON list, a
-Hugging Face vocab.json, or one token per line. An in-graph spectrogram front end and the first convolution on a raw
-waveform stay FP32 (INT8 wrecks them); the rest runs INT8.
+Hugging Face vocab.json, or one token per line. An in-graph spectrogram front end, the first convolution on a raw
+waveform and depthwise convolutions stay FP32 (INT8 wrecks them); the rest runs INT8, quantized as the wav2vec2
+recipe does (NNCF's transformer model type: the inputs of residual Adds, gates and norms stay float).
 
     python recipes/ctc.py -m model.onnx --vocab tokens.txt --blank 0 -d LibriSpeech/dev-clean
     python recipes/ctc.py -m conformer.xml --vocab phonemes.json --unit token -d audio/ --agreement
@@ -35,7 +36,7 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
     engine = make_engine(spec, loader, decoder, error_rates(spec.unit))  # fills a lengths input if the model has one
     if args.agreement:
         agreement_loader(engine, model, loader, spec.unit)  # references: FP32's own transcripts
-    params: dict[str, object] = {"stat_subset_size": min(args.subset_size, len(loader))}
+    params: dict[str, object] = {**spec.quantization_defaults, "stat_subset_size": min(args.subset_size, len(loader))}
     if args.algorithm == "accuracy-aware":
         params.update(maximal_drop=args.max_drop)
     name = {"default": "DefaultQuantization", "accuracy-aware": "AccuracyAwareQuantization"}[args.algorithm]

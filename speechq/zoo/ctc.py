@@ -30,7 +30,7 @@ import openvino as ov
 from speechq.decoding.vocabulary import AUTO, Vocabulary, _Auto
 from speechq.errors import ConfigError, ModelError
 from speechq.model import load_model
-from speechq.zoo.specs import RecipeSpec
+from speechq.zoo.specs import TRANSFORMER_QUANTIZATION_DEFAULTS, RecipeSpec
 
 __all__ = ["CTCInterface", "ctc_recipe", "find_ctc_interface"]
 
@@ -244,4 +244,6 @@ def ctc_recipe(
         if interface.lengths_inputs else {},
         logits_output=interface.logits_output,
         lengths_output=interface.lengths_output,
+        # any CTC model: elementwise and normalisation inputs float (residual streams), as the wav2vec2 recipe does
+        quantization_defaults=TRANSFORMER_QUANTIZATION_DEFAULTS,
     )

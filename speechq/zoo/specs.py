@@ -10,9 +10,24 @@ import openvino as ov
 
 from speechq.errors import ConfigError, ModelError
 
-__all__ = ["RecipeSpec", "RECIPES", "ZOO_DIR", "get_recipe"]
+__all__ = ["RecipeSpec", "RECIPES", "TRANSFORMER_QUANTIZATION_DEFAULTS", "ZOO_DIR", "get_recipe"]
 
 ZOO_DIR = Path(__file__).resolve().parent
+
+
+# The DefaultQuantization params of the wav2vec2 and generic ctc recipes. NNCF's transformer model type quantizes the
+# inputs of the layers that do the multiply-adds (MatMul, Convolution) and leaves those of elementwise and
+# normalisation ops float (residual Adds, a GLU's Multiply, LayerNorm, GroupNorm); activations asymmetric (mixed);
+# SmoothQuant on convolutions too.
+# - Shipped Wav2Vec2 model (58 utterances, greedy WER 48.00% in FP32): plain transformer defaults +17.1 WER points;
+#   asymmetric activations (mixed) +2.6; mixed with SmoothQuant on the feature encoder's convolutions +0.3 at full
+#   INT8 speed (keeping convolutions FP32 instead costs the speed-up).
+# - A conformer with an in-graph log-mel front end (bench/bench_any_ctc.py; 300 dev utterances to calibrate, 500
+#   held-out test utterances, CER against FP32's transcripts): NNCF's default model type 2.04%; with the inputs of
+#   Add, Multiply, MVN and GroupNormalization left float 1.75%; transformer type (mixed, SmoothQuant on MatMuls)
+#   1.40%; these params 1.29%.
+TRANSFORMER_QUANTIZATION_DEFAULTS: Mapping[str, Any] = {
+    "model_type": "transformer", "preset": "mixed", "smooth_quant_alphas": {"convolution": 0.95}}
 
 
 @dataclass(frozen=True)
@@ -145,11 +160,7 @@ RECIPES: Mapping[str, RecipeSpec] = {
         required_inputs=("input_values",),
         default_model=ZOO_DIR / "wav2vec2_small" / "model.xml",
         default_data=ZOO_DIR / "data" / "synthetic-test",
-        # Measured on the shipped model (58 utterances, greedy WER 48.00% in FP32): plain transformer defaults
-        # +17.1 points; asymmetric activations (mixed) +2.6; mixed with SmoothQuant on the feature encoder's
-        # convolutions +0.3 at full INT8 speed (keeping convolutions FP32 instead costs the speed-up).
-        quantization_defaults={"model_type": "transformer", "preset": "mixed",
-                               "smooth_quant_alphas": {"convolution": 0.95}},
+        quantization_defaults=TRANSFORMER_QUANTIZATION_DEFAULTS,
         vocabulary_file="vocab.json",
     ),
 }

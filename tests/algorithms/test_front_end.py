@@ -229,3 +229,44 @@ def test_a_trained_model_with_its_own_mfcc_survives_default_quantization(shipped
     kept = algorithm.run(fp32)
     assert [part.layers for part in algorithm.front_end] == [("front_end/mel_filterbank", "front_end/dct", "layer_1/MatMul")]
     assert disagreement(kept) < 0.02
+
+
+def _residual_block() -> ov.Model:
+    """A transformer-style residual block: x + FC(x), layer norm, FC, then a GLU-like gate."""
+    rng = np.random.default_rng(2)
+    x = ops.parameter([1, 50, 16], np.float32, name="x")
+    fc1 = ops.matmul(x, ops.constant(rng.normal(size=(16, 16)).astype(np.float32)), False, False)
+    residual = ops.add(x, fc1)
+    residual.set_friendly_name("residual")
+    norm = ops.mvn(residual, ops.constant(np.array([-1], np.int64)), True, 1e-5, "inside_sqrt")
+    norm.set_friendly_name("norm")
+    fc2 = ops.matmul(norm, ops.constant(rng.normal(size=(16, 32)).astype(np.float32)), False, False)
+    a, b = ops.split(fc2, ops.constant(np.int64(-1)), 2).outputs()
+    gate = ops.multiply(a, ops.sigmoid(b))
+    gate.set_friendly_name("gate")
+    fc3 = ops.matmul(ops.add(gate, residual), ops.constant(rng.normal(size=(16, 8)).astype(np.float32)), False, False)
+    return ov.Model([ops.result(fc3)], [x], "residual")
+
+
+def test_transformer_defaults_of_the_generic_recipes_leave_residual_streams_float():
+    """The wav2vec2 and ctc recipes' defaults quantize what feeds the MatMuls, not the inputs of residual Adds,
+    gates or layer norms (NNCF's default places quantizers there too: on a conformer they cost held-out accuracy)."""
+    from speechq.zoo.specs import TRANSFORMER_QUANTIZATION_DEFAULTS
+
+    rng = np.random.default_rng(3)
+    loader = ArrayLoader(rng.normal(size=(8, 50, 16)).astype(np.float32), [0] * 8)
+    compressed = sq.CompressedModel.from_ov(_residual_block(), "residual")
+
+    def quantized_inputs(**params) -> dict[str, set[str]]:
+        quantized = sq.DefaultQuantization({"stat_subset_size": 8, **params}, sq.IEEngine({}, loader)).run(compressed)
+        fed: dict[str, set[str]] = {}
+        for op in quantized.model.get_ordered_ops():
+            if op.get_type_name() == "FakeQuantize" and op.input_value(0).get_node().get_type_name() != "Constant":
+                for target in op.output(0).get_target_inputs():
+                    fed.setdefault(target.get_node().get_type_name(), set()).add(target.get_node().get_friendly_name())
+        return fed
+
+    nncf_default = quantized_inputs()
+    assert {"Add", "MVN", "Multiply"} <= set(nncf_default)  # NNCF's default quantizes the residual stream
+    recipe = quantized_inputs(**TRANSFORMER_QUANTIZATION_DEFAULTS)
+    assert set(recipe) <= {"MatMul"} and recipe["MatMul"], recipe
