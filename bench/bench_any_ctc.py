@@ -17,7 +17,7 @@ defaults (front end and depthwise convolutions kept FP32, NNCF's transformer mod
 Usage::
 
     python data_scripts/train_small_models.py --model conformer --corpus /work/corpus --work-dir /work/train-conformer
-    python bench/bench_any_ctc.py --out bench/results/any_ctc     # writes any_ctc.md and any_ctc.json
+    python bench/bench_any_ctc.py --calibration 300 --out bench/results/any_ctc     # writes any_ctc.md and .json
 """
 
 from __future__ import annotations
@@ -146,13 +146,17 @@ def markdown(summary: dict[str, Any]) -> str:
     for row in summary["rows"]:
         kept = row.get("fp32_layers_kept")
         reverted = row.get("reverted_layers")
-        kept_text = "-" if kept is None else f"{len(kept)} front end" + (
+        kept_text = "-" if kept is None else f"{len(kept)} by default (front end, depthwise)" + (
             "" if reverted is None else f" + {len(reverted)} reverted ({'reached' if row['reached'] else 'NOT reached'})")
         seconds = f"{row['seconds']:.0f}" if "seconds" in row else "-"
         lines.append(f"| {row['label']} | {row['cer_vs_fp32']:.2%} | {row['wer_vs_fp32']:.2%} | {row['cer']:.2%} | "
                      f"{row['wer']:.2%} | {kept_text} | {seconds} |")
     lines += [f"| {f['label']} | failed: {f['error'][:300]} | | | | | |" for f in summary["failures"]]
-    lines += ["", "Reproduce: the two commands in `bench/bench_any_ctc.py`'s docstring.", ""]
+    lines += [""] + [f"- {row['label']}: on its calibration utterances it ended at WER {row['calibration_agreement']['wer']:.2%}"
+                     f" and CER {row['calibration_agreement']['cer']:.2%} against FP32 (the drop it judges)."
+                     for row in summary["rows"] if row.get("reverted_layers") is not None]
+    lines += ["", "Reproduce: the two commands in `bench/bench_any_ctc.py`'s docstring, the second with "
+              f"`--calibration {summary['calibration']}`.", ""]
     return "\n".join(lines)
 
 

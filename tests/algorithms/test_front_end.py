@@ -251,7 +251,7 @@ def _residual_block() -> ov.Model:
 def test_transformer_defaults_of_the_generic_recipes_leave_residual_streams_float():
     """The wav2vec2 and ctc recipes' defaults quantize what feeds the MatMuls, not the inputs of residual Adds,
     gates or layer norms (NNCF's default places quantizers there too: on a conformer they cost held-out accuracy)."""
-    from speechq.zoo.specs import TRANSFORMER_QUANTIZATION_DEFAULTS
+    from speechq.zoo import TRANSFORMER_QUANTIZATION_DEFAULTS
 
     rng = np.random.default_rng(3)
     loader = ArrayLoader(rng.normal(size=(8, 50, 16)).astype(np.float32), [0] * 8)
