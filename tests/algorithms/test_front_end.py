@@ -24,6 +24,7 @@ from speechq.algorithms.front_end import (
 from speechq.algorithms.graph import prepare_for_quantization
 from speechq.engines import runtime_layers
 from speechq.model import get_core
+from speechq.zoo import TRANSFORMER_QUANTIZATION_DEFAULTS
 from speechq.zoo.architectures import deepspeech_waveform_graph, random_deepspeech_weights
 
 CALIBRATION = list(range(0, 32, 2))  # shipped utterances: calibrate on the even ones,
@@ -251,8 +252,6 @@ def _residual_block() -> ov.Model:
 def test_transformer_defaults_of_the_generic_recipes_leave_residual_streams_float():
     """The wav2vec2 and ctc recipes' defaults quantize what feeds the MatMuls, not the inputs of residual Adds,
     gates or layer norms (NNCF's default places quantizers there too: on a conformer they cost held-out accuracy)."""
-    from speechq.zoo import TRANSFORMER_QUANTIZATION_DEFAULTS
-
     rng = np.random.default_rng(3)
     loader = ArrayLoader(rng.normal(size=(8, 50, 16)).astype(np.float32), [0] * 8)
     compressed = sq.CompressedModel.from_ov(_residual_block(), "residual")
