@@ -21,6 +21,7 @@ from speechq.algorithms.front_end import (
     find_fp32_front_end,
     front_end_names,
 )
+from speechq.algorithms.accuracy_aware import quantized_layers
 from speechq.algorithms.graph import prepare_for_quantization
 from speechq.engines import runtime_layers
 from speechq.model import get_core
@@ -259,10 +260,8 @@ def test_transformer_defaults_of_the_generic_recipes_leave_residual_streams_floa
     def quantized_inputs(**params) -> dict[str, set[str]]:
         quantized = sq.DefaultQuantization({"stat_subset_size": 8, **params}, sq.IEEngine({}, loader)).run(compressed)
         fed: dict[str, set[str]] = {}
-        for op in quantized.model.get_ordered_ops():
-            if op.get_type_name() == "FakeQuantize" and op.input_value(0).get_node().get_type_name() != "Constant":
-                for target in op.output(0).get_target_inputs():
-                    fed.setdefault(target.get_node().get_type_name(), set()).add(target.get_node().get_friendly_name())
+        for layer in quantized_layers(quantized.model):
+            fed.setdefault(layer.type, set()).add(layer.name)
         return fed
 
     nncf_default = quantized_inputs()
