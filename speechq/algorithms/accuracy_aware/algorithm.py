@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from speechq.algorithms.accuracy_aware.fake_quantize import quantized_layers, revert_layers
+from speechq.algorithms.accuracy_aware.search import search_reverts
 from speechq.algorithms.base import Algorithm
 from speechq.algorithms.default.algorithm import DefaultQuantization
 from speechq.algorithms.front_end import FrontEndPart
@@ -161,35 +162,23 @@ class AccuracyAwareQuantization(Algorithm):
         default_value, drop = evaluation.value, self._drop(evaluation.value)
         logger.info("%s: all layers INT8: %s = %.5f, drop %.5f (maximal_drop %.5f)", self.name, self._metric,
                     evaluation.value, drop, self.params.maximal_drop)
-        reverted: list[str] = []
-        excluded: set[str] = set()
-        ranked: list[str] = []
-        iterations = 0
-        while drop > self.params.maximal_drop:
-            if self.params.max_iter_num is not None and iterations >= self.params.max_iter_num:
-                logger.warning("%s: stopped after max_iter_num=%d iterations", self.name, iterations)
-                break
-            if not ranked:
-                candidates = [l.name for l in quantized_layers(current.model) if l.name not in excluded]
-                if not candidates:
-                    logger.warning("%s: no quantized layer left to revert", self.name)
-                    break
-                ranked = self._rank(current, evaluation, candidates)
-            layer = ranked.pop(0)
-            trial = CompressedModel.from_ov(revert_layers(current.model, [layer]), model.name)
-            trial_eval = self._evaluate(trial)
-            iterations += 1
-            trial_drop = self._drop(trial_eval.value)
-            if self.params.use_prev_if_drop_increase and trial_drop > drop:
-                logger.info("%s: reverting %s made the drop worse (%.5f > %.5f): kept INT8, ranking again",
-                            self.name, layer, trial_drop, drop)
-                excluded.add(layer)
-                ranked = []
-                continue
-            current, evaluation, drop = trial, trial_eval, trial_drop
-            reverted.append(layer)
-            logger.info("%s: reverted %s to FP32: %s = %.5f, drop %.5f", self.name, layer, self._metric,
-                        evaluation.value, drop)
+        int8 = current
+
+        def model_with(reverted: tuple[str, ...]) -> CompressedModel:
+            return CompressedModel.from_ov(revert_layers(int8.model, list(reverted)), model.name) if reverted else int8
+
+        def evaluate(reverted: tuple[str, ...]) -> tuple[float, _Evaluation]:
+            trial = self._evaluate(model_with(reverted))
+            return self._drop(trial.value), trial
+
+        def rank(reverted: tuple[str, ...], current: _Evaluation, candidates: list[str]) -> list[str]:
+            return self._rank(model_with(reverted), current, candidates)
+
+        layers = [layer.name for layer in quantized_layers(int8.model)]
+        found = search_reverts(layers, evaluate, rank, (drop, evaluation), self.params.maximal_drop,
+                               self.params.max_iter_num, self.params.use_prev_if_drop_increase, self.name)
+        current, evaluation, drop = model_with(found.reverted), found.evaluation, found.drop
+        reverted, iterations = list(found.reverted), found.iterations
         reached = drop <= self.params.maximal_drop
         if not reached:
             logger.warning("%s: maximal_drop %.5f NOT reached: best drop %.5f with %d layers in FP32; returning that model",
