@@ -5,10 +5,7 @@ state's drop comes from a table, so that the cases where the rules differ (a rev
 search that would run out of layers) are exact; ``test_accuracy_aware.py`` runs the same search on real models.
 """
 
-import pytest
-
 from speechq.algorithms.accuracy_aware.search import search_reverts
-
 
 class Table:
     """Drops of model states (keyed by the set of reverted layers) and a fixed ranking; records what was asked."""
