@@ -68,6 +68,20 @@ def test_unreachable_maximal_drop_returns_the_best_model(mlp: sq.CompressedModel
     assert "maximal_drop 0.00000 NOT reached" in caplog.text
 
 
+def test_full_bias_correction_on_the_shipped_lstm_names_use_fast_bias() -> None:
+    """NNCF's BiasCorrection (``use_fast_bias: false``) compiles subgraphs the CPU plugin refuses for the shipped
+    DeepSpeech model's LSTMSequence: one ConfigError naming the parameter and the node, not the plugin's trace."""
+    from speechq.workflows import make_engine, make_loader
+    from speechq.zoo import get_recipe
+
+    spec = get_recipe("deepspeech")
+    engine = make_engine(spec, make_loader(spec, spec.default_data), None)
+    algorithm = sq.DefaultQuantization({"stat_subset_size": 1, "use_fast_bias": False}, engine)
+    with pytest.raises(ConfigError, match=r"use_fast_bias: false runs NNCF's BiasCorrection.*LSTMSequence "
+                                          r"'cudnn_lstm/.*use_fast_bias: true \(the default\)"):
+        algorithm.quantize(sq.load_model(spec.default_model))
+
+
 # ------------------------------------------------------------------------------------------------ CLI
 def _pot_config(folder: Path, tiny_ir: Path, corpus: Path, algorithm: Any, params: Any, **extra: Any) -> Path:
     config = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import re
 import sys
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -167,6 +168,18 @@ def quantize_with_nncf(
             return _quantize(model, calibration, params, preset, ignored, advanced)
     except nncf.ValidationError as error:
         raise ConfigError(f"ignored scope: {error}") from error
+    except RuntimeError as error:
+        refused = _SEQUENCE_REFUSED.search(str(error))
+        if params.use_fast_bias or refused is None:
+            raise
+        raise ConfigError(
+            f"use_fast_bias: false runs NNCF's BiasCorrection, which compiles parts of the model on the CPU plugin, "
+            f"and the plugin refuses {refused.group(1)} {refused.group(2)!r} in them ({refused.group(0)}); use "
+            f"use_fast_bias: true (the default) for this model") from error
+
+
+# The CPU plugin's refusal of a recurrent sequence op whose weights BiasCorrection's subgraphs feed as non-constants.
+_SEQUENCE_REFUSED = re.compile(r"(\w+Sequence) node with name '([^']+)' expects Constant for port \d+")
 
 
 @contextlib.contextmanager
