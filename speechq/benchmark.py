@@ -11,7 +11,7 @@ import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
-import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 
 from speechq.errors import ConfigError
@@ -45,7 +45,7 @@ class Latency:
 
 def measure_latency(
     model: ov.Model,
-    inputs: Sequence[Mapping[str, np.ndarray]],
+    inputs: Sequence[Mapping[str, NDArray[Any]]],
     label: str,
     precision: str = "f32",
     num_threads: int | None = None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end
 from speechq.algorithms.graph import prepare_for_quantization
@@ -78,7 +79,11 @@ def model_info(path: str | Path, recipe: RecipeSpec | None = None) -> ModelInfo:
     except ModelError:
         pairs = {}
     compiled = get_core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    ports = lambda group: tuple((p.get_any_name(), str(p.get_partial_shape()), p.get_element_type().get_type_name()) for p in group)  # noqa: E731
+
+    def ports(group: Any) -> tuple[tuple[str, str, str], ...]:
+        return tuple((p.get_any_name(), str(p.get_partial_shape()), p.get_element_type().get_type_name())
+                     for p in group)
+
     return ModelInfo(
         path=str(path), inputs=ports(model.inputs), outputs=ports(model.outputs), state_pairs=pairs,
         stateful=bool(model.get_sinks()), layers=tuple(layer for layer in runtime_layers(compiled) if layer.is_compute),

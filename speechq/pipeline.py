@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 from speechq.algorithms import Algorithm, create_algorithm
 from speechq.api.engine import Engine
@@ -33,7 +33,7 @@ class Pipeline:
         """The engine's metric over its whole data set for ``model`` (``None`` without a metric)."""
         self.engine.set_model(model)
         metrics, _ = self.engine.predict(print_progress=print_progress)
-        return metrics
+        return cast("dict[str, float] | None", metrics)
 
 
 def create_pipeline(algo_config: Sequence[Mapping[str, Any]] | Mapping[str, Any], engine: Engine) -> Pipeline:

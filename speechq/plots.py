@@ -7,14 +7,18 @@ its path. Figures are drawn from result values only; nothing is measured here.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Mapping, Sequence
+from types import ModuleType
+from typing import TYPE_CHECKING, Mapping, Sequence
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 __all__ = ["plot_error_rates", "plot_latencies", "plot_sensitivity", "plot_throughputs"]
 
 _COLOURS = ("#4C72B0", "#8172B2", "#DD8452", "#55A868")
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -23,7 +27,7 @@ def _pyplot():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(figure, path: Path) -> Path:  # type: ignore[no-untyped-def]
+def _save(figure: Figure, path: Path) -> Path:
     figure.tight_layout()
     figure.savefig(path, dpi=110, metadata={"Software": None})  # no version stamp: same result, same bytes
     _pyplot().close(figure)

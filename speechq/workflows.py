@@ -242,7 +242,7 @@ def make_engine(spec: RecipeSpec, loader: DataLoader | None, decoder: Any, metri
                 engine_config: Mapping[str, Any] | None = None) -> IEEngine:
     """The engine a recipe runs its models with (streaming, windowed or plain), decoding with ``decoder``."""
     config = {**spec.engine_config, **dict(engine_config or {})}
-    kinds = {"streaming": StreamingEngine, "windowed": WindowedEngine, "plain": IEEngine}
+    kinds: dict[str, type[IEEngine]] = {"streaming": StreamingEngine, "windowed": WindowedEngine, "plain": IEEngine}
     return kinds[spec.engine](config, loader, metric, postprocess=decoder)
 
 
@@ -543,7 +543,7 @@ def benchmark_models(
     base = {"device": device, **({} if threads is None else {"num_threads": threads})}
     engine = make_engine(spec, subset, decoder, None, {**base, "inference_precision": "f32"})
     engine.set_model(models["FP32"])
-    inputs = engine.collect_model_inputs(IndexSampler(subset, [0]))  # type: ignore[arg-type]
+    inputs = engine.collect_model_inputs(IndexSampler(subset, [0]))
     runs = [("FP32 (f32)", models["FP32"], "f32"), ("FP32 (OpenVINO default precision)", models["FP32"], "default"),
             ("INT8", models["INT8"], "f32")]
     latencies = tuple(measure_latency(model.model, inputs, label, precision=precision, num_threads=threads,

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 
 from speechq.constants import F32_BASELINE_PRECISION
@@ -45,7 +46,7 @@ class OutputDrift:
         return self.relative_error > MAX_RELATIVE_ERROR or (self.agreement is not None and self.agreement < MIN_AGREEMENT)
 
 
-def _run(model: ov.Model, inputs: Sequence[Mapping[str, Any]]) -> list[list[np.ndarray]]:
+def _run(model: ov.Model, inputs: Sequence[Mapping[str, Any]]) -> list[list[NDArray[Any]]]:
     compiled = get_core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": F32_BASELINE_PRECISION})
     request = compiled.create_infer_request()
     stateful = bool(model.get_sinks())

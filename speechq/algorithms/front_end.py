@@ -46,7 +46,7 @@ to NNCF's ignored scope (the front end unless ``keep_front_end_fp32`` is false, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Iterable, cast
 
 import openvino as ov
 
@@ -254,7 +254,7 @@ def _is_waveform(parameter: ov.Node) -> bool:
     if rank not in (2, 3) or (rank == 3 and not (shape[1].is_static and shape[1].get_length() == 1)):
         return False
     samples = shape[rank - 1]
-    return samples.is_dynamic or samples.get_length() >= MIN_WAVEFORM_SAMPLES
+    return cast(bool, samples.is_dynamic or samples.get_length() >= MIN_WAVEFORM_SAMPLES)
 
 
 def _waveform_convolutions(graph: _Graph, count: int) -> list[FrontEndPart]:
@@ -281,8 +281,8 @@ def _is_depthwise(node: ov.Node) -> bool:
     if node.get_type_name() != "GroupConvolution":
         return False
     weights = node.input(1).get_partial_shape()
-    return (weights.rank.is_static and weights.rank.get_length() >= 3 and weights[0].is_static
-            and weights[0].get_length() > 1 and weights[2].is_static and weights[2].get_length() == 1)
+    return cast(bool, weights.rank.is_static and weights.rank.get_length() >= 3 and weights[0].is_static
+                and weights[0].get_length() > 1 and weights[2].is_static and weights[2].get_length() == 1)
 
 
 def _depthwise_convolutions(graph: _Graph) -> list[FrontEndPart]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from typing import cast
 
 import numpy as np
 import openvino as ov
@@ -32,7 +33,7 @@ DATA_MOVEMENT = frozenset(
 
 
 def is_fake_quantize(node: ov.Node) -> bool:
-    return node.get_type_name() == "FakeQuantize"
+    return cast(str, node.get_type_name()) == "FakeQuantize"
 
 
 def single_consumer(node: ov.Node) -> bool:

@@ -22,8 +22,10 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 from openvino import opset13 as ops
 
@@ -83,7 +85,9 @@ def _new_fake_quantize(source: ov.Output, fq: ov.Node, ranges: tuple[float, floa
     return new
 
 
-def _weight_quantizer(sequence: ov.Node, port: int) -> tuple[ov.Node, np.ndarray, list[np.ndarray]] | None:
+def _weight_quantizer(
+    sequence: ov.Node, port: int
+) -> tuple[ov.Node, NDArray[np.float32], list[NDArray[np.float32]]] | None:
     """The FakeQuantize on a weight input (constant data, constant ranges), its weights and [il, ih, ol, oh]."""
     fq = sequence.input_value(port).get_node()
     if fq.get_type_name() != "FakeQuantize":
@@ -94,7 +98,7 @@ def _weight_quantizer(sequence: ov.Node, port: int) -> tuple[ov.Node, np.ndarray
     return fq, np.asarray(nodes[0].get_data(), np.float32), [np.asarray(n.get_data(), np.float32) for n in nodes[1:]]
 
 
-def _set_inputs(node: ov.Node, values: dict[int, np.ndarray]) -> None:
+def _set_inputs(node: ov.Node, values: dict[int, NDArray[np.floating[Any]]]) -> None:
     for index, value in values.items():
         node.input(index).replace_source_output(ops.constant(value.astype(np.float32)).output(0))
 

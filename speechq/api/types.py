@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Mapping, Union
 
-import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["SpeechAnnotation", "ModelInput", "Sample"]
 
-ModelInput = Union[np.ndarray, Mapping[str, np.ndarray]]
+ModelInput = Union[NDArray[Any], Mapping[str, NDArray[Any]]]
 """What a DataLoader item carries to the model: one array, or input name -> array."""
 
 

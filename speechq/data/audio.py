@@ -9,8 +9,8 @@ from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
-import soundfile  # type: ignore[import-untyped]
-import soxr  # type: ignore[import-untyped]
+import soundfile
+import soxr
 
 from speechq.constants import SAMPLE_RATE_HZ
 from speechq.errors import ConfigError, DataError

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Iterable
 
-import soundfile  # type: ignore[import-untyped]
+import soundfile
 
 from speechq.data.corpus import Utterance, find_utterances, write_manifest
 from speechq.errors import ConfigError, DataError, OutputError

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Mapping
+from typing import Any, Mapping
 
 import numpy as np
+from numpy.typing import NDArray
 
 __all__ = ["ChunkGeometry", "UtteranceStream", "split_chunks"]
 
 
-def split_chunks(sequence: np.ndarray, axis: int, size: int) -> tuple[list[np.ndarray], int]:
+def split_chunks(sequence: NDArray[Any], axis: int, size: int) -> tuple[list[NDArray[Any]], int]:
     """Cut ``sequence`` along ``axis`` into chunks of ``size`` steps, zero-padding the last one.
 
     Returns:
@@ -53,22 +54,22 @@ class ChunkGeometry:
 class UtteranceStream:
     """The chunks of one utterance, the state carried between them and the outputs gathered so far."""
 
-    chunks: list[np.ndarray]
+    chunks: list[NDArray[Any]]
     valid_last: int
-    states: dict[str, np.ndarray]
+    states: dict[str, NDArray[Any]]
     geometry: ChunkGeometry
     state_map: Mapping[str, str]
     position: int = 0
-    gathered: dict[str, list[np.ndarray]] = field(default_factory=dict)
+    gathered: dict[str, list[NDArray[Any]]] = field(default_factory=dict)
 
     @property
     def done(self) -> bool:
         return self.position >= len(self.chunks)
 
-    def next_inputs(self, chunk_input: str) -> dict[str, np.ndarray]:
+    def next_inputs(self, chunk_input: str) -> dict[str, NDArray[Any]]:
         return {chunk_input: self.chunks[self.position], **self.states}
 
-    def accept(self, outputs: Mapping[str, np.ndarray]) -> None:
+    def accept(self, outputs: Mapping[str, NDArray[Any]]) -> None:
         """Take one chunk's outputs: carry state outputs into the next inputs, keep the others."""
         for out_name, in_name in self.state_map.items():
             self.states[in_name] = outputs[out_name]
@@ -81,6 +82,6 @@ class UtteranceStream:
             self.gathered.setdefault(name, []).append(value)
         self.position += 1
 
-    def joined(self) -> dict[str, np.ndarray]:
+    def joined(self) -> dict[str, NDArray[Any]]:
         """Each output joined over all chunks along its time axis (padding frames removed)."""
         return {name: np.concatenate(parts, axis=self.geometry.output_axes[name]) for name, parts in self.gathered.items()}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 
 from speechq.errors import DataError
@@ -33,7 +34,7 @@ def _as_named(data: Any, names: Sequence[str], index: int, filled: Sequence[str]
     return {needed[0]: data}
 
 
-def _batch_one_input(name: str, port: Any, arrays: Sequence[np.ndarray], indices: Sequence[int]) -> np.ndarray:
+def _batch_one_input(name: str, port: Any, arrays: Sequence[NDArray[Any]], indices: Sequence[int]) -> NDArray[Any]:
     rank = port.get_partial_shape().rank
     ranks = {a.ndim for a in arrays}
     if len(ranks) != 1:
@@ -63,7 +64,7 @@ def _batch_one_input(name: str, port: Any, arrays: Sequence[np.ndarray], indices
     return batched
 
 
-def _lengths_value(port: Any, source: np.ndarray, axis: int, name: str) -> np.ndarray:
+def _lengths_value(port: Any, source: NDArray[Any], axis: int, name: str) -> NDArray[Any]:
     """``[batch]`` (or the port's rank) of ``source.shape[axis]``, in the lengths input's integer type."""
     if not -source.ndim <= axis < source.ndim:
         raise DataError(f"lengths input {name!r}: axis {axis} is outside the source input's shape {list(source.shape)}")

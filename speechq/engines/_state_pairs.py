@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Mapping
+from typing import Mapping, cast
 
 import openvino as ov
 from openvino._offline_transformations import apply_moc_transformations
@@ -95,7 +95,7 @@ def _sequence_view(model: ov.Model) -> ov.Model:
 
 
 def model_node_type(model: ov.Model, name: str) -> str:
-    return next(op.get_type_name() for op in model.get_ordered_ops() if op.get_friendly_name() == name)
+    return cast(str, next(op.get_type_name() for op in model.get_ordered_ops() if op.get_friendly_name() == name))
 
 
 def _by_name(output_name: str, candidates: list[str]) -> list[str]:

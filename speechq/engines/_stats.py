@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
-import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 
 from speechq.api.engine import StatsLayout
@@ -20,7 +20,7 @@ class StatProbe:
 
     key: str
     output_index: int
-    functions: Mapping[str, Callable[[np.ndarray], Any]]
+    functions: Mapping[str, Callable[[NDArray[Any]], Any]]
 
 
 def _find_output(model: ov.Model, node_key: str) -> ov.Output:
@@ -72,7 +72,7 @@ class StatsAccumulator:
             self._aliases.get(p.key, p.key): {name: [] for name in p.functions} for p in probes
         }
 
-    def add(self, outputs: list[np.ndarray]) -> None:
+    def add(self, outputs: list[NDArray[Any]]) -> None:
         for probe in self._probes:
             value = outputs[probe.output_index]
             target = self.stats[self._aliases.get(probe.key, probe.key)]

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 from tqdm import tqdm
 
@@ -25,10 +26,10 @@ __all__ = ["IEEngine", "output_names"]
 
 logger = logging.getLogger(__name__)
 
-Postprocess = Callable[[dict[str, np.ndarray], list[dict[str, Any]]], Any]
+Postprocess = Callable[[dict[str, NDArray[Any]], list[dict[str, Any]]], Any]
 """``(outputs by name, per-sample metadata) -> what the metric receives``, e.g. a CTC decoder giving texts."""
 
-InputRecorder = Callable[[dict[str, np.ndarray], bool], None]
+InputRecorder = Callable[[dict[str, NDArray[Any]], bool], None]
 """Called with each inference's inputs and whether a new sample (utterance) starts there."""
 
 
@@ -157,7 +158,7 @@ class IEEngine(Engine):
             return avg
         return sorted(state.per_sample_results, key=lambda r: r["sample_id"]), avg
 
-    def collect_model_inputs(self, sampler: Sampler, print_progress: bool = False) -> list[dict[str, np.ndarray]]:
+    def collect_model_inputs(self, sampler: Sampler, print_progress: bool = False) -> list[dict[str, NDArray[Any]]]:
         """Every input dict this engine feeds the model over ``sampler``, in order (the calibration set).
 
         A custom engine that transforms data (chunks, carried state, ...) is thus calibrated on exactly what the
@@ -167,10 +168,10 @@ class IEEngine(Engine):
         Engines whose inputs do not depend on the model's outputs (see :meth:`_inputs_without_inference`) build
         them without running the model; the others run it and record what each inference is fed.
         """
-        recorded: list[dict[str, np.ndarray]] = []
+        recorded: list[dict[str, NDArray[Any]]] = []
         stateful = bool(self.model.get_sinks())
 
-        def record(inputs: dict[str, np.ndarray], sample_start: bool) -> None:
+        def record(inputs: dict[str, NDArray[Any]], sample_start: bool) -> None:
             item = {name: np.array(value, copy=True) for name, value in inputs.items()}
             if stateful:
                 item["nncf_reset_state"] = sample_start  # type: ignore[assignment]
@@ -191,7 +192,7 @@ class IEEngine(Engine):
             self._metric, self._input_recorder = metric, None
         return recorded
 
-    def _inputs_without_inference(self, sampler: Sampler) -> Iterator[list[dict[str, np.ndarray]]] | None:
+    def _inputs_without_inference(self, sampler: Sampler) -> Iterator[list[dict[str, NDArray[Any]]]] | None:
         """For each batch of ``sampler``, the inputs of its inferences in order (the first starts the sample), built
         from the data alone; None when this engine's inputs may depend on the model's outputs. Here: one inference
         per batch through :meth:`_fill_input`, unless a subclass replaced :meth:`_process_dataset` (it may feed
@@ -219,7 +220,7 @@ class IEEngine(Engine):
     ) -> None:
         """Several infer requests in flight; results are post-processed in sampler order."""
         queue = ov.AsyncInferQueue(compiled, num_requests)
-        done: dict[int, list[np.ndarray]] = {}
+        done: dict[int, list[NDArray[Any]]] = {}
         batches: dict[int, list[Sample]] = {}
 
         def on_done(request: ov.InferRequest, position: int) -> None:
@@ -247,7 +248,9 @@ class IEEngine(Engine):
         queue.wait_all()
         drain()
 
-    def _infer(self, request: ov.InferRequest, inputs: dict[str, np.ndarray], sample_start: bool) -> list[np.ndarray]:
+    def _infer(
+        self, request: ov.InferRequest, inputs: dict[str, NDArray[Any]], sample_start: bool
+    ) -> list[NDArray[Any]]:
         """One synchronous inference; every output copied out of the request."""
         if self._input_recorder is not None:
             self._input_recorder(inputs, sample_start)
@@ -256,12 +259,12 @@ class IEEngine(Engine):
         request.infer(inputs)
         return [request.get_output_tensor(i).data.copy() for i in range(len(request.model_outputs))]
 
-    def _named_outputs(self, outputs: list[np.ndarray]) -> dict[str, np.ndarray]:
+    def _named_outputs(self, outputs: list[NDArray[Any]]) -> dict[str, NDArray[Any]]:
         """The model's own outputs by name (statistics outputs dropped)."""
         names = output_names(self.model)
         return dict(zip(names, outputs[: len(names)]))
 
-    def _finish_batch(self, batch: list[Sample], model_outputs: dict[str, np.ndarray], state: _RunState) -> None:
+    def _finish_batch(self, batch: list[Sample], model_outputs: dict[str, NDArray[Any]], state: _RunState) -> None:
         """Post-process one batch's outputs and feed the metric."""
         metadata = [dict(s.metadata) for s in batch]
         postprocess = self._postprocess if self._postprocess is not None else self.postprocess_output
@@ -269,13 +272,13 @@ class IEEngine(Engine):
         if self._metric is not None:
             self._update_metrics(processed, [s.annotation for s in batch], [s.index for s in batch], state)
 
-    def _fill_input(self, model: ov.CompiledModel | ov.Model, image_batch: Sequence[Any], indices: Sequence[int] | None = None) -> dict[str, np.ndarray]:
+    def _fill_input(self, model: ov.CompiledModel | ov.Model, image_batch: Sequence[Any], indices: Sequence[int] | None = None) -> dict[str, NDArray[Any]]:
         """POT hook: the model's named inputs for one batch of item data."""
         return fill_inputs(model, image_batch, indices if indices is not None else range(len(image_batch)),
                            self.options.lengths_inputs)
 
     @staticmethod
-    def postprocess_output(outputs: dict[str, np.ndarray], metadata: list[dict[str, Any]]) -> Any:
+    def postprocess_output(outputs: dict[str, NDArray[Any]], metadata: list[dict[str, Any]]) -> Any:
         """POT hook: turn the model outputs of one batch into what the metric receives. Default: unchanged."""
         del metadata
         return outputs

@@ -6,6 +6,7 @@ import logging
 from typing import Any, Mapping
 
 import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 from openvino._offline_transformations import apply_make_stateful_transformation
 from tqdm import tqdm
@@ -147,7 +148,7 @@ class StreamingEngine(IEEngine):
             states[state_input] = np.zeros(state_port.get_shape(), dtype=state_port.get_element_type().to_dtype())
         return UtteranceStream(chunks, valid_last, states, self.geometry, self.layout.state_map)
 
-    def _stream_step(self, stream: UtteranceStream, outputs: list[np.ndarray], state: _RunState) -> None:
+    def _stream_step(self, stream: UtteranceStream, outputs: list[NDArray[Any]], state: _RunState) -> None:
         state.stats.add(outputs)
         stream.accept(self._named_outputs(outputs))
 
@@ -176,7 +177,7 @@ class StreamingEngine(IEEngine):
         requests = [compiled.create_infer_request() for _ in range(num_requests)]
         slots: list[tuple[int, list[Sample], UtteranceStream] | None] = [None] * num_requests
         samples = iter(enumerate(sampler))
-        finished: dict[int, tuple[list[Sample], dict[str, np.ndarray]]] = {}
+        finished: dict[int, tuple[list[Sample], dict[str, NDArray[Any]]]] = {}
         next_position = 0
         exhausted = False
         stateful = bool(self.model.get_sinks())

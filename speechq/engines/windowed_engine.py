@@ -13,6 +13,7 @@ import math
 from typing import Any, Iterator, Mapping
 
 import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 from tqdm import tqdm
 
@@ -110,7 +111,7 @@ class WindowedEngine(IEEngine):
         logger.info("WindowedEngine: %d samples per output frame", hop)
         return hop
 
-    def _audio(self, sample: Sample) -> np.ndarray:
+    def _audio(self, sample: Sample) -> NDArray[np.float32]:
         data = sample.data
         if isinstance(data, Mapping):
             if self.audio_input not in data:
@@ -123,13 +124,13 @@ class WindowedEngine(IEEngine):
             raise DataError(f"item {sample.index}: audio for {self.audio_input!r} must be [N] or [1, N], got {list(np.shape(data))}")
         return audio
 
-    def _utterance(self, batch: list[Sample]) -> np.ndarray:
+    def _utterance(self, batch: list[Sample]) -> NDArray[np.float32]:
         """The audio of a batch's one utterance, ``[1, N]``."""
         if len(batch) != 1:
             raise DataError(f"WindowedEngine runs one utterance per batch; got a batch of {len(batch)} (use batch_size=1)")
         return self._audio(batch[0])
 
-    def _windows(self, audio: np.ndarray, hop: int) -> tuple[list[np.ndarray], int, int]:
+    def _windows(self, audio: NDArray[np.float32], hop: int) -> tuple[list[NDArray[np.float32]], int, int]:
         """The windows of one utterance, the context to drop at inner edges and the step, both in output frames."""
         context_frames = self.context_samples // hop
         step_frames = (self.window_samples - 2 * context_frames * hop) // hop  # windows start on whole frames
@@ -137,8 +138,8 @@ class WindowedEngine(IEEngine):
         return [audio[:, s : s + self.window_samples] for s in starts], context_frames, step_frames
 
     def _trim_context(
-        self, outputs: list[np.ndarray], index: int, count: int, context_frames: int, step_frames: int
-    ) -> list[np.ndarray]:
+        self, outputs: list[NDArray[Any]], index: int, count: int, context_frames: int, step_frames: int
+    ) -> list[NDArray[Any]]:
         """Window ``index`` keeps global frames [index * step + context, (index + 1) * step + context), the first
         from frame 0 and the last to its end, so that the kept frames tile the utterance without gap or overlap.
 
@@ -153,14 +154,14 @@ class WindowedEngine(IEEngine):
             trimmed.append(np.take(value, np.arange(start, stop), axis=self.output_time_axis))
         return trimmed
 
-    def _inputs_without_inference(self, sampler: Sampler) -> Iterator[list[dict[str, np.ndarray]]] | None:
+    def _inputs_without_inference(self, sampler: Sampler) -> Iterator[list[dict[str, NDArray[Any]]]] | None:
         """Each utterance's windows (the model runs only to measure ``hop_samples`` when an utterance needs more
         than one window and the hop was not given)."""
         if type(self)._process_dataset is not WindowedEngine._process_dataset:
             return None
         return (self._batch_windows(batch) for batch in sampler)
 
-    def _batch_windows(self, batch: list[Sample]) -> list[dict[str, np.ndarray]]:
+    def _batch_windows(self, batch: list[Sample]) -> list[dict[str, NDArray[Any]]]:
         audio = self._utterance(batch)
         if audio.shape[1] <= self.window_samples:
             return [{self.audio_input: audio}]
@@ -177,7 +178,7 @@ class WindowedEngine(IEEngine):
             if self.hop_samples is None:
                 self.hop_samples = self._measure_hop(request)
             windows, context_frames, step_frames = self._windows(audio, self.hop_samples)
-            kept: list[list[np.ndarray]] = []
+            kept: list[list[NDArray[Any]]] = []
             for index, window in enumerate(windows):
                 outputs = self._infer(request, {self.audio_input: window}, sample_start=index == 0)
                 state.stats.add(outputs)

@@ -9,8 +9,10 @@ time-major) and the new LSTM state ``...BlockLSTM/TensorIterator.2`` (c) and ``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 import openvino as ov
 from openvino import opset13 as ops
 from openvino import opset15
@@ -38,10 +40,10 @@ class DeepSpeechWeights:
     """Dense weights as [in, out] with biases [out]; LSTM as OpenVINO's LSTMSequence wants it (gates f, i, c, o):
     ``lstm_w`` [1, 4H, H_in], ``lstm_r`` [1, 4H, H], ``lstm_b`` [1, 4H]."""
 
-    dense: tuple[tuple[np.ndarray, np.ndarray], ...]  # layer_1, layer_2, layer_3, layer_5, layer_6
-    lstm_w: np.ndarray
-    lstm_r: np.ndarray
-    lstm_b: np.ndarray
+    dense: tuple[tuple[NDArray[np.float32], NDArray[np.float32]], ...]  # layer_1, layer_2, layer_3, layer_5, layer_6
+    lstm_w: NDArray[np.float32]
+    lstm_r: NDArray[np.float32]
+    lstm_b: NDArray[np.float32]
 
     @property
     def hidden(self) -> int:
@@ -52,7 +54,7 @@ def random_deepspeech_weights(hidden: int = 2048, seed: int = 0) -> DeepSpeechWe
     """Random weights of DeepSpeech's shape (``hidden`` = 2048 is DeepSpeech 0.8.2's size), for speed only."""
     rng = np.random.default_rng(seed)
 
-    def dense(n_in: int, n_out: int) -> tuple[np.ndarray, np.ndarray]:
+    def dense(n_in: int, n_out: int) -> tuple[NDArray[np.float32], NDArray[np.float32]]:
         return (rng.normal(0, 1 / np.sqrt(n_in), (n_in, n_out)).astype(np.float32),
                 rng.normal(0, 0.01, n_out).astype(np.float32))
 
@@ -66,7 +68,7 @@ def random_deepspeech_weights(hidden: int = 2048, seed: int = 0) -> DeepSpeechWe
     )
 
 
-def _dense(x: ov.Output, weight: np.ndarray, bias: np.ndarray, name: str, clip: bool) -> ov.Node:
+def _dense(x: ov.Output, weight: NDArray[np.float32], bias: NDArray[np.float32], name: str, clip: bool) -> ov.Node:
     product = ops.matmul(x, ops.constant(weight), False, False)
     product.set_friendly_name(f"{name}/MatMul")
     y = ops.add(product, ops.constant(bias))
@@ -123,7 +125,7 @@ def deepspeech_weights_from_model(model: ov.Model) -> DeepSpeechWeights:
 
     ops_by_name = {op.get_friendly_name(): op for op in model.get_ordered_ops()}
 
-    def constant(layer: str, port: int) -> np.ndarray:
+    def constant(layer: str, port: int) -> NDArray[np.float32]:
         node = ops_by_name.get(layer)
         source = None if node is None else node.input_value(port).get_node()
         if source is None or source.get_type_name() != "Constant":
@@ -145,7 +147,7 @@ def _scalar(value: int) -> ov.Node:
     return ops.constant(np.array(value, np.int64))
 
 
-def power_spectrum_graph(audio: ov.Output, window_samples: int, hop_samples: int, window: np.ndarray) -> ov.Output:
+def power_spectrum_graph(audio: ov.Output, window_samples: int, hop_samples: int, window: NDArray[Any]) -> ov.Output:
     """``[1, N]`` waveform -> ``[1, T, window_samples // 2 + 1]`` power spectra ``|rfft(frame * window)|^2`` of the
     ``T = (N - window_samples) // hop_samples + 1`` whole frames (framed with Gather, transformed with RDFT: the
     CPU plugin's STFT operation is a slow reference implementation)."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Mapping, cast
 
 import openvino as ov
 
@@ -75,12 +75,12 @@ def _name(port: ov.Output | ov.Input, index: int, kind: str) -> str:
     names = port.get_names()
     if not names:
         raise ModelError(f"{kind} {index} of the model has no tensor name; speechq addresses inputs and outputs by name")
-    return port.get_any_name()
+    return cast(str, port.get_any_name())
 
 
 def _is_lengths(port: ov.Output) -> bool:
     shape = port.get_partial_shape()
-    return port.get_element_type().is_integral() and shape.rank.is_static and shape.rank.get_length() <= 2
+    return cast(bool, port.get_element_type().is_integral() and shape.rank.is_static and shape.rank.get_length() <= 2)
 
 
 def _signal(port: ov.Output, name: str, where: str) -> tuple[str, int | None, str | None, int]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from numpy.typing import NDArray
 
 from speechq.algorithms.accuracy_aware.fake_quantize import quantized_layers, revert_layers
 from speechq.algorithms.accuracy_aware.search import search_reverts
@@ -79,7 +80,7 @@ class AccuracyAwareResult:
 @dataclass
 class _Evaluation:
     value: float
-    per_sample: np.ndarray  # one value per data set item, in index order
+    per_sample: NDArray[np.float64]  # one value per data set item, in index order
 
 
 class AccuracyAwareQuantization(Algorithm):

@@ -14,7 +14,7 @@ warning when they drifted far (``speechq.algorithms.drift``; figures in ``drift`
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from typing import Any, Sequence
 
 import openvino as ov
 
@@ -43,7 +43,7 @@ class DefaultQuantization(Algorithm):
     front_end: list[FrontEndPart] = []  # noqa: RUF012  (what the last quantization kept FP32 by default)
     sensitivity: Sensitivity | None = None  # per-layer, with sensitivity_subset_size > 0
 
-    def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict]:
+    def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict[str, Any]]:
         """The input dicts the engine feeds ``model`` over the calibration subset."""
         assert self._engine.data_loader is not None
         indices = calibration_indices(self._data_size(), self.params)
