@@ -68,6 +68,8 @@ def quantize_markdown(result: QuantizeResult) -> str:
         status = "reached" if aaq.reached else "NOT reached"
         lines += ["", f"maximal_drop {aaq.maximal_drop} ({aaq.drop_type}) {status}: drop {aaq.drop:.5f}; "
                   f"layers kept in FP32: {', '.join(aaq.reverted_layers) or 'none'}"]
+        if aaq.undone_layers:
+            lines.append(f"reverts undone because they made the drop worse: {', '.join(aaq.undone_layers)}")
     if result.sensitivity is not None:
         reverted = result.accuracy_aware.reverted_layers if result.accuracy_aware is not None else ()
         lines += ["", *sensitivity_markdown(result.sensitivity, reverted)]

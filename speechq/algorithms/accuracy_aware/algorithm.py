@@ -61,6 +61,8 @@ class AccuracyAwareResult:
         sensitivity: metric on the ranking subset with each layer alone reverted (the first ranking, from the model
             with every layer INT8; ``AccuracyAwareQuantization.sensitivity`` has it with reference values).
         iterations: full evaluations after reverts.
+        undone_layers: layers whose revert made the drop worse and was undone, in order (they may be reverted
+            later, from a different model).
     """
 
     metric: str
@@ -75,6 +77,7 @@ class AccuracyAwareResult:
     reverted_layers: tuple[str, ...]
     sensitivity: dict[str, float] = field(default_factory=dict)
     iterations: int = 0
+    undone_layers: tuple[str, ...] = ()
 
 
 @dataclass
@@ -189,6 +192,6 @@ class AccuracyAwareQuantization(Algorithm):
             metric=self._metric, higher_better=self._higher_better, baseline=self._baseline.value,
             default_quantized=default_value, final=evaluation.value, drop=drop, maximal_drop=self.params.maximal_drop,
             drop_type=self.params.drop_type, reached=reached, reverted_layers=tuple(reverted),
-            sensitivity=dict(self._sensitivity), iterations=iterations,
+            sensitivity=dict(self._sensitivity), iterations=iterations, undone_layers=found.undone,
         )
         return current
