@@ -5,7 +5,10 @@ state's drop comes from a table, so that the cases where the rules differ (a rev
 search that would run out of layers) are exact; ``test_accuracy_aware.py`` runs the same search on real models.
 """
 
+from hypothesis import given, settings, strategies as st
+
 from speechq.algorithms.accuracy_aware.search import search_reverts
+
 
 class Table:
     """Drops of model states (keyed by the set of reverted layers) and a fixed ranking; records what was asked."""
@@ -93,3 +96,34 @@ def test_the_layer_just_undone_is_tried_again_when_it_is_the_last_one(caplog):
     assert table.evaluated == [("a",), ("a", "b"), ("a", "b")]
     assert not result.reached and result.reverted == ("a",) and result.drop == 0.03
     assert "every layer is FP32 and the drop is still 0.04000" in caplog.text
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 6).flatmap(lambda n: st.tuples(
+    st.just(n),
+    st.dictionaries(st.frozensets(st.integers(0, n - 1)), st.floats(0.0, 0.1), min_size=0, max_size=64),
+    st.permutations(list(range(n))),
+    st.floats(0.0, 0.05),
+    st.booleans(),
+)))
+def test_any_table_ends_at_the_target_within_two_evaluations_per_layer(case):
+    """Whatever the drops, when every layer in FP32 meets the target the search reaches it without a cap, reverting
+    each layer at most once, with at most one undo per kept revert."""
+    n, drops, order, maximal_drop, use_prev = case
+    layers = [f"l{i}" for i in range(n)]
+    table = {frozenset(layers[i] for i in key): value for key, value in drops.items()}
+    table[frozenset(layers)] = 0.0  # the FP32 model
+    table.setdefault(frozenset(), 0.1)
+
+    def evaluate(reverted):
+        return table.get(frozenset(reverted), 0.05), reverted
+
+    def rank(reverted, evaluation, candidates):
+        return sorted(candidates, key=lambda name: order.index(layers.index(name)))
+
+    result = search_reverts(layers, evaluate, rank, (table[frozenset()], ()), maximal_drop,
+                            use_prev_if_drop_increase=use_prev)
+    assert result.reached and result.drop <= maximal_drop and result.evaluation == result.reverted
+    assert len(set(result.reverted)) == len(result.reverted) and set(result.reverted) <= set(layers)
+    assert result.iterations == len(result.reverted) + len(result.undone) <= 2 * n
+    assert table.get(frozenset(result.reverted), 0.05) == result.drop
