@@ -73,6 +73,9 @@ def _parser() -> argparse.ArgumentParser:
     q.add_argument("--sensitivity", type=int, metavar="N",
                    help="measure each layer's sensitivity on N utterances (one evaluation per layer; the report "
                         "shows a table and a plot; accuracy-aware quantization reports its own ranking)")
+    q.add_argument("--sensitivity-int8-alone", action="store_true",
+                   help="with --sensitivity: also measure each layer alone in INT8, every other layer FP32 (which "
+                        "layers are safe to quantize by themselves; a second evaluation per layer)")
     q.add_argument("--quantize-front-end", action="store_true",
                    help="quantize an in-graph spectrogram front end and the first convolutions on a raw waveform too "
                         "(kept FP32 by default: INT8 breaks them)")
@@ -165,7 +168,8 @@ def _quantize(args: argparse.Namespace) -> int:
                                 ("maximal_drop", args.max_drop),
                                 ("keep_front_end_fp32", False if args.quantize_front_end else None),
                                 ("keep_depthwise_fp32", False if args.quantize_depthwise else None),
-                                ("sensitivity_subset_size", args.sensitivity)) if v is not None}
+                                ("sensitivity_subset_size", args.sensitivity),
+                                ("sensitivity_int8_alone", True if args.sensitivity_int8_alone else None)) if v is not None}
     if args.config is not None:
         job = read_pot_config(args.config)
         recipe = job.pop("recipe")

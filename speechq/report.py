@@ -84,14 +84,22 @@ def quantize_markdown(result: QuantizeResult) -> str:
 
 
 def sensitivity_markdown(sensitivity: Sensitivity, reverted: tuple[str, ...] = ()) -> list[str]:
-    """Per-layer sensitivity as a table, the layers whose return to FP32 helps most first."""
+    """Per-layer sensitivity as a table, the layers whose return to FP32 helps most first (with the metric of each
+    layer alone in INT8 when it was measured)."""
     name = sensitivity.metric.upper()
-    lines = [f"Per-layer sensitivity on {sensitivity.items} items: {name} with the layer alone in FP32 (FP32 "
-             f"{_percent(sensitivity.fp32)}, every layer INT8 {_percent(sensitivity.int8)}):", "",
-             f"| layer | type | {name} alone in FP32 | gain (points) | reverted |", "|---|---|---|---|---|"]
+    alone = any(entry.int8_alone is not None for entry in sensitivity.layers)
+    extra_head, extra_rule = (f" {name} alone in INT8 | cost (points) |", "---|---|") if alone else ("", "")
+    lines = [f"Per-layer sensitivity on {sensitivity.items} items: {name} with the layer alone in FP32"
+             f"{' and with it alone in INT8' if alone else ''} (FP32 {_percent(sensitivity.fp32)}, every layer INT8 "
+             f"{_percent(sensitivity.int8)}):", "",
+             f"| layer | type | {name} alone in FP32 | gain (points) |{extra_head} reverted |",
+             f"|---|---|---|---|{extra_rule}---|"]
     for entry in sensitivity.ranked():
+        cost = sensitivity.cost(entry)
+        extra = f" {_percent(entry.int8_alone)} | {100 * cost:+.2f} |" if alone and cost is not None else (
+            " - | - |" if alone else "")
         lines.append(f"| {entry.layer} | {entry.type} | {_percent(entry.value)} | {100 * sensitivity.gain(entry):+.2f} "
-                     f"| {'yes' if entry.layer in reverted else ''} |")
+                     f"|{extra} {'yes' if entry.layer in reverted else ''} |")
     return lines
 
 

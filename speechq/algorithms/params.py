@@ -182,7 +182,7 @@ def _parse_ignored(section: str, raw: Any) -> tuple[tuple[str, ...], tuple[Ignor
 QUANTIZATION_KEYS = frozenset(
     {"target_device", "preset", "stat_subset_size", "stat_batch_size", "shuffle_data", "seed", "ignored",
      "activations", "weights", "model_type", "use_fast_bias", "keep_front_end_fp32", "keep_depthwise_fp32", "front_end_waveform_convolutions",
-     "smooth_quant_alphas", "sensitivity_subset_size", "saturation_fix"}
+     "smooth_quant_alphas", "sensitivity_subset_size", "sensitivity_int8_alone", "saturation_fix"}
 )
 
 
@@ -197,7 +197,8 @@ class QuantizationParams:
     raw waveform that keeps. ``keep_depthwise_fp32`` (default true): keep depthwise convolutions (one input
     channel per group) in FP32. Names in ``ignored.scope`` stay FP32 in any case. ``sensitivity_subset_size`` (default
     0: off): measure each quantized layer's sensitivity on that many items with the engine's metric
-    (:mod:`speechq.algorithms.sensitivity`; one evaluation per layer).
+    (:mod:`speechq.algorithms.sensitivity`; one evaluation per layer). ``sensitivity_int8_alone`` (default false):
+    also measure each layer alone in INT8 with every other layer FP32 (a second evaluation per layer).
 
     ``smooth_quant_alphas`` (``{"convolution": a, "matmul": b}``, each in [0, 1] or -1 for off; NNCF's defaults -1
     and 0.95 where not given): SmoothQuant's migration strength per layer type, applied with ``model_type:
@@ -227,6 +228,7 @@ class QuantizationParams:
     keep_depthwise_fp32: bool = True
     front_end_waveform_convolutions: int = DEFAULT_FRONT_END_WAVEFORM_CONVOLUTIONS
     sensitivity_subset_size: int = 0
+    sensitivity_int8_alone: bool = False
     smooth_quant_alphas: tuple[tuple[str, float], ...] = ()
     saturation_fix: str = "auto"
 
@@ -237,6 +239,9 @@ class QuantizationParams:
             raise ConfigError(f"{section}: 'seed' must be an integer, got {seed!r}")
         model_type = params.get("model_type")
         scope, operations = _parse_ignored(f"{section}.ignored", params.get("ignored", {}))
+        if params.get("sensitivity_int8_alone") and not params.get("sensitivity_subset_size"):
+            raise ConfigError(f"{section}: 'sensitivity_int8_alone' needs 'sensitivity_subset_size' (how many items "
+                              f"to measure on) above 0")
         target = params.get("target_device", "ANY")
         if target in ("VPU", "GNA"):
             raise ConfigError(f"{section}: target_device {target!r} is gone from current OpenVINO; use one of {list(TARGET_DEVICES)}")
@@ -260,6 +265,7 @@ class QuantizationParams:
             smooth_quant_alphas=_smooth_quant_alphas(f"{section}.smooth_quant_alphas",
                                                      params.get("smooth_quant_alphas", {})),
             sensitivity_subset_size=_count(section, "sensitivity_subset_size", params.get("sensitivity_subset_size", 0)),
+            sensitivity_int8_alone=_bool(section, "sensitivity_int8_alone", params.get("sensitivity_int8_alone", False)),
             saturation_fix=_choice(section, "saturation_fix", params.get("saturation_fix", "auto"), SATURATION_FIXES),
         )
 

@@ -125,6 +125,22 @@ def test_quantization_is_silent_unless_progress_is_asked(mlp, mlp_engine, capfd)
     assert out == "" and "Statistics collection" in err
 
 
+def test_sensitivity_alone_in_int8_is_the_other_layer_alone_in_fp32(mlp, mlp_data):
+    """With two quantized layers, fc1 alone in INT8 is the model with fc2 alone in FP32, and the reverse: the two
+    measures are separate evaluations of the same models, so they must agree exactly."""
+    x, labels = mlp_data
+    engine = sq.IEEngine({}, ArrayLoader(x, labels), Accuracy())
+    params = {"stat_subset_size": 30, "sensitivity_subset_size": 60, "sensitivity_int8_alone": True}
+    algorithm = sq.DefaultQuantization(params, engine)
+    algorithm.run(mlp)
+    sensitivity = algorithm.sensitivity
+    fc1, fc2 = sensitivity.layers
+    assert (fc1.layer, fc2.layer) == ("fc1", "fc2")
+    assert fc1.int8_alone == fc2.value and fc2.int8_alone == fc1.value
+    for entry in (fc1, fc2):
+        assert sensitivity.cost(entry) == pytest.approx(sensitivity.fp32 - entry.int8_alone)
+
+
 def test_sensitivity_on_request_measures_each_layer_alone_in_fp32(mlp, mlp_data):
     x, labels = mlp_data
     engine = sq.IEEngine({}, ArrayLoader(x, labels), Accuracy())

@@ -28,6 +28,8 @@ API_CASES = [
                  id="stat_subset_size-as-string"),
     pytest.param(DQ, {"stat_subset_size": 0}, ["'stat_subset_size' must be a positive integer, got 0"],
                  id="stat_subset_size-zero"),
+    pytest.param(DQ, {"sensitivity_int8_alone": True},
+                 ["'sensitivity_int8_alone' needs 'sensitivity_subset_size'"], id="sensitivity_int8_alone-alone"),
     pytest.param(DQ, {"preset": "fastest"}, ["'preset' must be one of", "'fastest'"], id="unknown-preset"),
     pytest.param(DQ, {"shuffle_data": "yes"}, ["'shuffle_data' must be true or false, got 'yes'"], id="bool-as-string"),
     pytest.param(AAQ, {"maximal_drop": -0.01}, ["'maximal_drop' must be >= 0.0, got -0.01"], id="maximal_drop-below-zero"),

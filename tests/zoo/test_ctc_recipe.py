@@ -146,7 +146,7 @@ def _cli(capsys, *args: str) -> dict | list:
 def test_every_command_runs_an_onnx_fp16_model(tmp_path, models, few_utterances, capsys):
     ctc = ["--recipe", "ctc", "--vocab", str(models["tokens"]), "--blank", "28", "-d", str(few_utterances)]
     report = _cli(capsys, "quantize", *ctc, "-m", str(models["onnx"]), "-o", str(tmp_path), "--no-progress",
-                  "--report", str(tmp_path / "report"), "--sensitivity", "3")
+                  "--report", str(tmp_path / "report"), "--sensitivity", "3", "--sensitivity-int8-alone")
     assert report["recipe"] == "ctc" and set(report["fp32"]["metrics"]) == {"wer", "cer"}
     assert [part["layers"] for part in report["front_end"]] == [["conv1/WithoutBiases"]]  # the convolution on the raw waveform
     int8 = tmp_path / "tiny_ctc_fp16.xml"
@@ -155,6 +155,8 @@ def test_every_command_runs_an_onnx_fp16_model(tmp_path, models, few_utterances,
     assert "Kept in FP32 by default" in markdown
     [layer] = report["sensitivity"]["layers"]  # the one INT8 layer: the 1x1 convolution
     assert layer["type"] == "Convolution" and report["sensitivity"]["items"] == 3
+    assert layer["int8_alone"] == report["sensitivity"]["int8"]  # the only INT8 layer: alone is all of INT8
+    assert "| WER alone in INT8 | cost (points) |" in markdown
     assert "Per-layer sensitivity on 3 items: WER with the layer alone in FP32" in markdown
     assert f"| {layer['layer']} | Convolution |" in markdown and (tmp_path / "report" / "sensitivity.png").exists()
     [fp32_eval, int8_eval] = _cli(capsys, "eval", *ctc, str(models["onnx"]), str(int8))

@@ -97,7 +97,8 @@ class DefaultQuantization(Algorithm):
             raise ConfigError(f"{self.name}: sensitivity_subset_size needs an engine with a metric")
         directions = metric_directions(self._engine.metric)
         name = next(iter(directions))
-        return measure_sensitivity(self._engine, fp32, int8, name, directions[name], list(range(size)))
+        return measure_sensitivity(self._engine, fp32, int8, name, directions[name], list(range(size)),
+                                   int8_alone=self.params.sensitivity_int8_alone)
 
     def run(self, model: CompressedModel) -> CompressedModel:
         return self.quantize(model)
