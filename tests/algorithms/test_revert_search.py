@@ -67,7 +67,16 @@ def test_every_single_revert_worse_still_reaches_the_target():
     table = Table(drops, ["a", "b", "c"])
     result = table.search()
     assert result.reached and set(result.reverted) == {"a", "b", "c"} and result.drop == 0.0
-    assert result.reverted[0] == "a"  # the first revert is kept whatever it does (POT)
+    # a: worse, undone; b (ranked again without a) kept although worse; c: worse, undone; a kept; c reaches it
+    assert result.reverted == ("b", "a", "c") and result.undone == ("a", "c")
+
+
+def test_a_harmful_first_revert_costs_no_fp32_layer():
+    # POT keeps its first revert whatever it does; here that would leave a in FP32 for nothing.
+    drops = {(): 0.05, ("a",): 0.06, ("b",): 0.0}
+    table = Table(drops, ["a", "b"])
+    result = table.search(layers=("a", "b"))
+    assert result.reached and result.reverted == ("b",) and result.undone == ("a",)
 
 
 def test_without_use_prev_every_revert_is_kept():
