@@ -198,7 +198,9 @@ class QuantizationParams:
     channel per group) in FP32. Names in ``ignored.scope`` stay FP32 in any case. ``sensitivity_subset_size`` (default
     0: off): measure each quantized layer's sensitivity on that many items with the engine's metric
     (:mod:`speechq.algorithms.sensitivity`; one evaluation per layer). ``sensitivity_int8_alone`` (default false):
-    also measure each layer alone in INT8 with every other layer FP32 (a second evaluation per layer).
+    also measure each layer alone in INT8 with every other layer FP32 (a second evaluation per layer); with it,
+    AccuracyAwareQuantization keeps that table as its ``sensitivity`` instead of its first ranking (which stays in
+    ``result.sensitivity``).
 
     ``smooth_quant_alphas`` (``{"convolution": a, "matmul": b}``, each in [0, 1] or -1 for off; NNCF's defaults -1
     and 0.95 where not given): SmoothQuant's migration strength per layer type, applied with ``model_type:

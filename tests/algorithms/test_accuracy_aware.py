@@ -88,3 +88,12 @@ def test_sensitivity_is_the_first_ranking_with_reference_values_on_the_same_item
     assert sensitivity.int8 < sensitivity.fp32  # on the ranking subset (the items that degraded most)
     best = sensitivity.ranked()[0]
     assert best.layer == result.reverted_layers[0] and sensitivity.gain(best) >= 0  # 0 with 7-bit weights (AVX2)
+
+
+def test_asked_for_int8_alone_sensitivity_is_kept_next_to_the_ranking(mlp, mlp_data, aaq_run):
+    params = {"stat_subset_size": 30, "maximal_drop": 0.01, "sensitivity_subset_size": 60, "sensitivity_int8_alone": True}
+    _, result, pipeline = _run(mlp, mlp_data, params)
+    sensitivity = pipeline.algorithms[0].sensitivity
+    assert result.reverted_layers == aaq_run[1].reverted_layers  # the search ranked layers as without the option
+    assert result.sensitivity == aaq_run[1].sensitivity  # the first ranking, as before
+    assert sensitivity.items == 60 and all(entry.int8_alone is not None for entry in sensitivity.layers)

@@ -141,7 +141,8 @@ class AccuracyAwareQuantization(Algorithm):
         if not self._ranked:  # the first ranking: every layer, from the all-INT8 model
             self._ranked = True
             self._sensitivity = scores
-            self.sensitivity = self._as_sensitivity(model, subset, scores)
+            if not self.params.sensitivity_int8_alone:  # else keep DefaultQuantization's table: it has both measures
+                self.sensitivity = self._as_sensitivity(model, subset, scores)
         return sorted(candidates, key=lambda n: -scores[n] if self._higher_better else scores[n])
 
     def _as_sensitivity(self, model: CompressedModel, subset: list[int], scores: dict[str, float]) -> Sensitivity:
