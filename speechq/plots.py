@@ -93,19 +93,32 @@ def plot_throughputs(labels: Sequence[str], streams: Sequence[int], audio_per_se
 
 def plot_sensitivity(sensitivity: Mapping[str, float], baseline: float, quantized: float, metric: str,
                      reverted: Sequence[str], path: str | Path, top: int = 20,
-                     title: str = "per-layer sensitivity") -> Path:
+                     title: str = "per-layer sensitivity", int8_alone: Mapping[str, float] | None = None) -> Path:
     """Per-layer metric with only that layer back in FP32 (the ``top`` that move it most), reverted layers
-    highlighted; ``baseline`` (FP32) and ``quantized`` (every layer INT8) as lines, measured on the same items."""
+    highlighted; ``baseline`` (FP32) and ``quantized`` (every layer INT8) as lines, measured on the same items.
+    With ``int8_alone`` (layer -> metric with only that layer INT8), a second, hatched bar per layer shows it."""
     plt = _pyplot()
     ranked = sorted(sensitivity.items(), key=lambda item: abs(item[1] - quantized), reverse=True)[:top]
-    figure, axes = plt.subplots(figsize=(7.5, 0.35 * len(ranked) + 1.6))
+    pair = bool(int8_alone)
+    figure, axes = plt.subplots(figsize=(7.5, (0.5 if pair else 0.35) * len(ranked) + 1.6))
     ys = list(range(len(ranked)))[::-1]
+    height = 0.4 if pair else 0.8
     colours = [_COLOURS[2] if name in reverted else _COLOURS[0] for name, _ in ranked]
-    axes.barh(ys, [value for _, value in ranked], color=colours)
+    axes.barh([y + (height / 2 if pair else 0) for y in ys], [value for _, value in ranked], height=height,
+              color=colours)
+    if int8_alone:
+        axes.barh([y - height / 2 for y in ys], [int8_alone.get(name, float("nan")) for name, _ in ranked],
+                  height=height, color="white", edgecolor=_COLOURS[0], hatch="///")
     axes.set_yticks(ys, [name if len(name) <= 48 else "..." + name[-45:] for name, _ in ranked], fontsize=7)
     axes.axvline(baseline, color="black", linestyle="--", linewidth=1, label=f"FP32 {baseline:.4f}")
     axes.axvline(quantized, color="grey", linestyle=":", linewidth=1, label=f"all INT8 {quantized:.4f}")
-    axes.set_xlabel(f"{metric} with the layer alone in FP32 (orange: reverted)")
+    axes.set_xlabel(f"{metric} with the layer alone in FP32{' or alone in INT8' if pair else ''} (orange: reverted)")
     axes.set_title(title)
-    axes.legend(fontsize=8)
+    handles, _ = axes.get_legend_handles_labels()
+    if pair:
+        from matplotlib.patches import Patch
+
+        handles += [Patch(color=_COLOURS[0], label="layer alone in FP32"),
+                    Patch(facecolor="white", edgecolor=_COLOURS[0], hatch="///", label="layer alone in INT8")]
+    axes.legend(handles=handles, fontsize=8)
     return _save(figure, Path(path))

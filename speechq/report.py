@@ -166,7 +166,8 @@ def _plots(value: Any, folder: Path) -> list[Path]:
             written.append(plots.plot_sensitivity(
                 {entry.layer: entry.value for entry in sensitivity.layers}, sensitivity.fp32, sensitivity.int8,
                 sensitivity.metric, aaq.reverted_layers if aaq is not None else (), folder / "sensitivity.png",
-                title=f"per-layer sensitivity on {sensitivity.items} items"))
+                title=f"per-layer sensitivity on {sensitivity.items} items",
+                int8_alone={entry.layer: entry.int8_alone for entry in sensitivity.layers if entry.int8_alone is not None}))
     elif isinstance(value, BenchmarkResult):
         lats = value.latencies
         written.append(plots.plot_latencies([lat.label for lat in lats], [lat.median_ms for lat in lats],
