@@ -183,16 +183,14 @@ class AccuracyAwareQuantization(Algorithm):
         found = search_reverts(layers, evaluate, rank, (drop, evaluation), self.params.maximal_drop,
                                self.params.max_iter_num, self.params.use_prev_if_drop_increase, self.name)
         current, evaluation, drop = model_with(found.reverted), found.evaluation, found.drop
-        reverted, iterations = list(found.reverted), found.iterations
-        reached = drop <= self.params.maximal_drop
-        if not reached:
+        if not found.reached:
             logger.warning("%s: maximal_drop %.5f NOT reached: best drop %.5f with %d layers in FP32; returning that model",
-                           self.name, self.params.maximal_drop, drop, len(reverted))
+                           self.name, self.params.maximal_drop, drop, len(found.reverted))
         compress_model_weights(current)
         self.result = AccuracyAwareResult(
             metric=self._metric, higher_better=self._higher_better, baseline=self._baseline.value,
             default_quantized=default_value, final=evaluation.value, drop=drop, maximal_drop=self.params.maximal_drop,
-            drop_type=self.params.drop_type, reached=reached, reverted_layers=tuple(reverted),
-            sensitivity=dict(self._sensitivity), iterations=iterations, undone_layers=found.undone,
+            drop_type=self.params.drop_type, reached=found.reached, reverted_layers=found.reverted,
+            sensitivity=dict(self._sensitivity), iterations=found.iterations, undone_layers=found.undone,
         )
         return current

@@ -11,8 +11,9 @@ whole data set and ``rank`` orders candidate layers, most harmful first. The rul
 
 Two refinements: the ranking after an undo leaves out the layer just undone (POT ranks it again, and may pick it
 again); and the very first revert may be undone too (POT keeps it whatever it does), so that a harmful first
-choice does not cost an FP32 layer. speechq's earlier rule, which excluded every layer that once made the drop worse for the rest of the search,
-could run out of layers before the target (a conformer stopped at 2.56% WER with 2% asked); this one cannot.
+choice does not cost an FP32 layer. speechq's earlier rule, which excluded every layer that once made the drop
+worse for the rest of the search, could run out of layers before the target (a conformer stopped at 2.56% WER with
+2% asked); this one cannot.
 """
 
 from __future__ import annotations
