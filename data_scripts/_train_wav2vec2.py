@@ -421,14 +421,12 @@ def _hours(waves: Sequence[np.ndarray]) -> float:
     return sum(len(w) for w in waves) / SAMPLE_RATE_HZ / 3600
 
 
-def _lm_text(args: argparse.Namespace, arpa: Path, weights: tuple[float, float]) -> str:
+def _lm_text(args: argparse.Namespace, arpa: Path, weights: tuple[float, float], shipped: str) -> str:
     return (f"Beam search: pyctcdecode, beam width {common.BEAM_WIDTH}, word {args.lm_order}-gram LM of the training "
-            f"text in capitals (interpolated Kneser-Ney, as `data_scripts/build_arpa_lm.py --text {args.lm_text} "
-            f"--order {args.lm_order} --prune-below {args.lm_prune_below}` builds it, words upper-cased to match "
-            f"the vocabulary; {arpa.stat().st_size:,} bytes; not shipped: the shipped lower-case "
-            f"`deepspeech_small/lm.arpa` holds the same n-grams, and speechq's beam search matches its case to the "
-            f"vocabulary's), alpha {weights[0]}, beta {weights[1]} chosen on the first "
-            f"{common.TUNE_UTTERANCES} dev utterances.")
+            f"text (interpolated Kneser-Ney, `data_scripts/build_arpa_lm.py --text {args.lm_text} --order "
+            f"{args.lm_order} --prune-below {args.lm_prune_below}`, {arpa.stat().st_size:,} bytes, lower case: "
+            f"speechq's beam search gives pyctcdecode the vocabulary's capitals in the LM's case), alpha {weights[0]}, "
+            f"beta {weights[1]} chosen on the first {common.TUNE_UTTERANCES} dev utterances. {shipped}")
 
 
 def run(args: argparse.Namespace) -> None:
@@ -454,10 +452,11 @@ def run(args: argparse.Namespace) -> None:
     write_vocab_json(args.out / "vocab.json")
     write_vocab_json(args.work_dir / "hf" / "vocab.json")
     subset = shipped_subset(args.subset_out, splits["test"])
-    arpa = common.build_lm(args.lm_text, args.lm_order, args.lm_prune_below, args.work_dir, upper_case=True) \
-        if args.lm_text else None
+    arpa = common.build_lm(args.lm_text, args.lm_order, args.lm_prune_below, args.work_dir) if args.lm_text else None
     results, weights = evaluate_ir(compiled, splits, waves, subset, arpa)
-    lm = "No language model was used." if arpa is None or weights is None else _lm_text(args, arpa, weights)
+    lm = "No language model was used."
+    if arpa is not None and weights is not None:
+        lm = _lm_text(args, arpa, weights, common.ship_language_model(arpa, weights, args.out))
     report = Wav2Vec2Report(
         config=config, parameters=sum(p.numel() for p in model.parameters()),
         bin_bytes=(args.out / "model.bin").stat().st_size,

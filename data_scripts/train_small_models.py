@@ -65,7 +65,15 @@ import build_arpa_lm  # noqa: E402  (sibling script)
 
 from speechq import features as sq_features  # noqa: E402
 from speechq.data import Utterance, find_utterances, read_audio  # noqa: E402
-from speechq.decoding import BeamSearchParams, Vocabulary, beam_decode_many, build_beam_decoder, greedy_decode  # noqa: E402
+from speechq.decoding import (  # noqa: E402
+    LANGUAGE_MODEL_FOLDER,
+    BeamSearchParams,
+    Vocabulary,
+    beam_decode_many,
+    build_beam_decoder,
+    greedy_decode,
+    write_language_model_folder,
+)
 from speechq.metrics import char_error_rate, word_error_rate  # noqa: E402
 from speechq.zoo.architectures import (  # noqa: E402
     DEEPSPEECH_STATE_C_OUTPUT as STATE_C_OUTPUT,
@@ -691,16 +699,26 @@ TUNE_UTTERANCES = 200
 LM_SHIP_BYTES = 1_000_000
 
 
-def build_lm(text_file: Path, order: int, prune_below: int, work_dir: Path, upper_case: bool = False) -> Path:
-    """ARPA LM of the training text (interpolated Kneser-Ney, rare top-order n-grams pruned), in the work dir;
-    words in lower case, or in upper case for vocabularies that spell in capitals (Hugging Face's Wav2Vec2)."""
-    arpa = work_dir / f"lm-{order}gram-prune{prune_below}{'-upper' if upper_case else ''}.arpa"
+def build_lm(text_file: Path, order: int, prune_below: int, work_dir: Path) -> Path:
+    """ARPA LM of the training text (interpolated Kneser-Ney, rare top-order n-grams pruned), in the work dir, words
+    in lower case (speechq's beam search gives pyctcdecode a vocabulary of capitals in the LM's case)."""
+    arpa = work_dir / f"lm-{order}gram-prune{prune_below}.arpa"
     sentences = build_arpa_lm.read_sentences(text_file)
-    if upper_case:
-        sentences = [[word.upper() for word in words] for words in sentences]
     arpa.write_text(build_arpa_lm.build_arpa(sentences, order, prune_below), encoding="utf-8")
     logger.info("LM: %s (%d bytes)", arpa, arpa.stat().st_size)
     return arpa
+
+
+def ship_language_model(arpa: Path, weights: tuple[float, float], out: Path) -> str:
+    """Write ``<out>/language_model/`` (the LM as ``lm.arpa``, its unigrams, the tuned weights: what speechq decodes
+    the model with by default) when the LM fits ``LM_SHIP_BYTES``; the model card's sentence about it."""
+    folder = out / LANGUAGE_MODEL_FOLDER
+    shutil.rmtree(folder, ignore_errors=True)
+    if arpa.stat().st_size > LM_SHIP_BYTES:
+        return f"The LM is not shipped (larger than {LM_SHIP_BYTES:,} bytes)."
+    write_language_model_folder(folder, arpa, alpha=weights[0], beta=weights[1], name="lm.arpa")
+    return (f"Shipped in `{LANGUAGE_MODEL_FOLDER}/` (pyctcdecode's layout: `lm.arpa`, `unigrams.txt`, `attrs.json` "
+            "with these weights): speechq decodes the model with it by default.")
 
 
 def run_deepspeech(args: argparse.Namespace) -> None:
@@ -729,14 +747,11 @@ def run_deepspeech(args: argparse.Namespace) -> None:
     results, weights = evaluate_ir(compiled, splits, mfccs, subset, arpa)
     lm_text = "No language model was built."
     if arpa is not None and weights is not None:
-        shipped = arpa.stat().st_size <= LM_SHIP_BYTES
-        if shipped:
-            shutil.copyfile(arpa, args.out / "lm.arpa")
+        shipped = ship_language_model(arpa, weights, args.out)
         lm_text = (f"Beam search: pyctcdecode, beam width {BEAM_WIDTH}, word {args.lm_order}-gram LM (interpolated "
                    f"Kneser-Ney, `data_scripts/build_arpa_lm.py --text {args.lm_text} --order {args.lm_order} "
-                   f"--prune-below {args.lm_prune_below}`, "
-                   f"{arpa.stat().st_size:,} bytes{', shipped as `lm.arpa`' if shipped else ', not shipped'}), "
-                   f"alpha {weights[0]}, beta {weights[1]} chosen on the first {TUNE_UTTERANCES} dev utterances.")
+                   f"--prune-below {args.lm_prune_below}`, {arpa.stat().st_size:,} bytes), alpha {weights[0]}, beta "
+                   f"{weights[1]} chosen on the first {TUNE_UTTERANCES} dev utterances. {shipped}")
     report = DeepSpeechReport(
         config=config, parameters=sum(p.numel() for p in model.parameters()),
         bin_bytes=(args.out / "model.bin").stat().st_size,

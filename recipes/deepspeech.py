@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import speechq as sq
-from speechq.model import check_output
+from speechq.model import check_companion_files, check_output, save_companion_files
 from speechq.zoo import get_recipe
 
 SHIPPED = get_recipe("deepspeech")
@@ -27,12 +27,13 @@ SHIPPED = get_recipe("deepspeech")
 def quantize(args: argparse.Namespace) -> dict[str, float]:
     model = sq.load_model(args.model)
     check_output(args.output, [Path(args.model).stem], args.overwrite)  # refuse now, not after minutes of work
+    language_model = sq.find_language_model(args.model)  # the language_model/ folder beside the model, if any
+    companions = [(p, "language_model") for p in (language_model.files if language_model else ())]
+    check_companion_files(companions, args.output, args.overwrite)
     loader = sq.LibriSpeechDataLoader(args.data, features=sq.DeepSpeechFeatures(), label_dir=args.label_dir)
     vocabulary = sq.Vocabulary.deepspeech()
-    if args.lm is None:
-        decoder = sq.GreedyCTCDecoder(vocabulary, layout="TBV")  # logits are [time, batch, symbols]
-    else:
-        decoder = sq.BeamSearchCTCDecoder(vocabulary, layout="TBV", kenlm_model_path=args.lm)
+    # logits are [time, batch, symbols]; beam search with --lm or the model's own language model, else greedy
+    decoder = sq.decoder_for(vocabulary, "TBV", "greedy" if args.greedy else "auto", lm_path=args.lm, model_path=args.model)
     # Chunks of 16 steps, LSTM state carried from chunk to chunk (state pairs found in the graph), zero per utterance.
     engine = sq.StreamingEngine({"device": "CPU"}, loader, sq.WordErrorRate(), postprocess=decoder)
     params: dict[str, object] = {"preset": args.preset, "stat_subset_size": args.subset_size}
@@ -46,8 +47,10 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
     sq.compress_model_weights(int8)
     int8_wer = pipeline.evaluate(int8)["wer"]
     sq.save_model(int8, args.output, model_name=Path(args.model).stem, overwrite=args.overwrite)
+    save_companion_files(companions, args.output)  # speechq decodes the INT8 model with it too
 
     print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  ({100 * (int8_wer - fp32_wer):+.2f} points)")
+    print(f"decoding: {decoder.description}")
     result = getattr(pipeline.algorithms[0], "result", None)
     if result is not None:
         print(f"layers kept in FP32: {', '.join(result.reverted_layers) or 'none'}")
@@ -65,7 +68,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--max-drop", type=float, default=0.01, help="accuracy-aware: largest WER increase (absolute)")
     parser.add_argument("--preset", choices=("performance", "mixed", "accuracy"), default="performance")
     parser.add_argument("--subset-size", type=int, default=300, help="calibration utterances")
-    parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary): beam search instead of greedy decoding")
+    parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary) for beam search (default: the "
+                        "model's language_model/ folder if it has one, else greedy decoding)")
+    parser.add_argument("--greedy", action="store_true", help="greedy decoding even when the model has a language model")
     parser.add_argument("-o", "--output", type=Path, default=Path("speechq-out"))
     parser.add_argument("--overwrite", action="store_true", help="replace an INT8 model already in --output")
     return parser.parse_args(argv)

@@ -21,7 +21,7 @@ from typing import Any
 import openvino as ov
 
 import speechq as sq
-from speechq.model import check_companion_file, check_output, save_companion_file
+from speechq.model import check_companion_files, check_output, save_companion_files
 from speechq.zoo import get_recipe
 
 SHIPPED = get_recipe("wav2vec2")
@@ -55,12 +55,12 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     name = args.model.name if args.model.is_dir() else args.model.stem
     SHIPPED.check_model(model.model, str(args.model))  # inputs and vocabulary size, before any inference
     check_output(args.output, [name], args.overwrite)  # refuse now, not after minutes of work
-    check_companion_file(folder / "vocab.json", args.output, args.overwrite)  # and a different vocab.json there
+    language_model = sq.find_language_model(args.model)  # the language_model/ folder beside the model, if any
+    companions = [(folder / "vocab.json", "")] + [(p, "language_model") for p in (language_model.files if language_model else ())]
+    check_companion_files(companions, args.output, args.overwrite)  # and a different vocab.json or LM there
     loader = sq.LibriSpeechDataLoader(args.data, features=sq.Wav2Vec2Features(), label_dir=args.label_dir)
-    if args.lm is None:
-        decoder = sq.GreedyCTCDecoder(vocabulary, layout="BTV")  # logits are [batch, time, symbols]
-    else:
-        decoder = sq.BeamSearchCTCDecoder(vocabulary, layout="BTV", kenlm_model_path=args.lm)
+    # logits are [batch, time, symbols]; beam search with --lm or the model's own language model, else greedy
+    decoder = sq.decoder_for(vocabulary, "BTV", "greedy" if args.greedy else "auto", lm_path=args.lm, model_path=args.model)
     # Whole utterances; longer than 20 s: windows with 2 s of context each side, whose centre frames are joined.
     engine = sq.WindowedEngine({"device": "CPU"}, loader, sq.WordErrorRate(), postprocess=decoder)
     # The recipe's defaults: transformer model type, asymmetric activations (mixed), SmoothQuant on the feature
@@ -80,9 +80,10 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     sq.compress_model_weights(int8)
     int8_wer = pipeline.evaluate(int8)["wer"]
     sq.save_model(int8, args.output, model_name=name, overwrite=args.overwrite)
-    save_companion_file(folder / "vocab.json", args.output)  # speechq finds it beside the INT8 model
+    save_companion_files(companions, args.output)  # speechq finds them beside the INT8 model
 
     print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  ({100 * (int8_wer - fp32_wer):+.2f} points)")
+    print(f"decoding: {decoder.description}")
     result = getattr(pipeline.algorithms[0], "result", None)  # accuracy-aware: what it reverted
     reverted = list(result.reverted_layers) if result is not None else []
     if result is not None:
@@ -105,8 +106,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--subset-size", type=int, default=300, help="calibration utterances")
     parser.add_argument("--keep-encoder-fp32", action="store_true",
                         help=f"leave the first {ENCODER_CONVOLUTIONS_KEPT} feature-encoder convolutions in FP32")
-    parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary, words in the vocabulary's case): "
-                        "beam search instead of greedy decoding")
+    parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary) for beam search (default: the "
+                        "model's language_model/ folder if it has one, else greedy decoding)")
+    parser.add_argument("--greedy", action="store_true", help="greedy decoding even when the model has a language model")
     parser.add_argument("-o", "--output", type=Path, default=Path("speechq-out"))
     parser.add_argument("--overwrite", action="store_true", help="replace an INT8 model already in --output")
     return parser.parse_args(argv)

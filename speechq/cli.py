@@ -40,8 +40,10 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     _add_ctc(parser)
     parser.add_argument("-d", "--data", type=Path, help="LibriSpeech split, flat audio folder, or manifest (.tsv/.jsonl); default: the shipped test set")
     parser.add_argument("--label-dir", type=Path, help="transcripts (.txt) beside a flat audio folder")
-    parser.add_argument("--decoder", choices=("greedy", "beam"), default="greedy")
-    parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary) for --decoder beam")
+    parser.add_argument("--decoder", choices=("auto", "greedy", "beam"), default="auto",
+                        help="auto (default): beam search with the model's language model (--lm, or the "
+                        "language_model/ folder beside the model) when it has one, else greedy")
+    parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary) for beam search")
     parser.add_argument("--device", default="CPU")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("-v", "--verbose", action="store_true", help="log every step")
@@ -201,7 +203,8 @@ def _eval(args: argparse.Namespace) -> int:
     for path, model in zip(paths, models):
         spec.check_model(model.model, str(path))
     loader = make_loader(spec, data, args.label_dir, labelled=not args.agreement)
-    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(paths[0]), args.decoder, args.lm),
+    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(paths[0]), args.decoder, args.lm,
+                                                      model_path=paths[0]),
                          error_rates(spec.unit), {"device": args.device})
     if args.agreement:
         agreement_loader(engine, models[0], loader, spec.unit)
@@ -224,7 +227,8 @@ def _transcribe(args: argparse.Namespace) -> int:
         loader = ChainLoader([make_loader(spec, path, labelled=False) for path in args.audio])
     else:
         loader = make_loader(spec, data, args.label_dir, labelled=has_transcripts(data, args.label_dir))
-    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(model_path), args.decoder, args.lm), None, {"device": args.device})
+    engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(model_path), args.decoder, args.lm,
+                                                  model_path=model_path), None, {"device": args.device})
     texts = transcribe(engine, model, loader)
     if args.json:
         import json

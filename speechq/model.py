@@ -12,7 +12,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 import openvino as ov
 from openvino._offline_transformations import compress_quantize_weights_transformation
@@ -22,12 +22,12 @@ from speechq.errors import ModelError, OutputError
 __all__ = [
     "CompressedModel",
     "ModelPart",
-    "check_companion_file",
+    "check_companion_files",
     "check_output",
     "compress_model_weights",
     "get_core",
     "load_model",
-    "save_companion_file",
+    "save_companion_files",
     "save_model",
 ]
 
@@ -252,33 +252,62 @@ def save_model(
     return [{"name": part.name, "model": str(xml), "weights": str(binary)} for part, xml, binary in targets]
 
 
-def check_companion_file(source: Path, save_dir: Path, overwrite: bool) -> None:
-    """Check before any long work that ``source`` (a file the model needs beside it, e.g. ``vocab.json``) can be
-    saved into ``save_dir``: refuse to replace a different file of that name unless ``overwrite``.
+def check_companion_files(files: Sequence[tuple[Path, str]], save_dir: Path, overwrite: bool) -> None:
+    """Check before any long work that the files a model needs beside it (``(source, sub-folder)`` pairs, e.g.
+    ``(vocab.json, "")`` or a language model's files with ``"language_model"``) can be copied into ``save_dir``.
 
     Raises:
-        OutputError: ``<save_dir>/<source name>`` exists with other bytes and ``overwrite`` is False.
+        OutputError: a file of that name exists there with other bytes, or a sub-folder holds other files (they
+            would mix with ours, e.g. two language models), and ``overwrite`` is False.
     """
-    target = save_dir / source.name
-    if target.exists() and not overwrite and target.read_bytes() != source.read_bytes():
-        raise OutputError(f"{target} already exists and differs from {source}; refusing to overwrite it "
-                          "(ask for overwrite)")
+    for source, folder in files:
+        target = save_dir / folder / source.name
+        if target.exists() and not overwrite and (not target.is_file() or target.read_bytes() != source.read_bytes()):
+            raise OutputError(f"{target} already exists and differs from {source}; refusing to overwrite it "
+                              "(ask for overwrite)")
+    for folder, ours in _by_folder(files).items():
+        target = save_dir / folder
+        others = sorted(p.name for p in target.iterdir() if p.name not in ours) if target.is_dir() else []
+        if others and not overwrite:
+            raise OutputError(f"{target} already holds other files ({', '.join(others)}); refusing to mix them with "
+                              "the model's (ask for overwrite)")
 
 
-def save_companion_file(source: Path, save_dir: Path) -> Path:
-    """Copy ``source`` into ``save_dir`` through a temporary file there (never a half-written copy); its path."""
-    target = save_dir / source.name
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=save_dir)
-    os.close(handle)
+def save_companion_files(files: Sequence[tuple[Path, str]], save_dir: Path) -> list[Path]:
+    """Copy ``(source, sub-folder)`` pairs into ``save_dir``, each through a temporary file there (never a
+    half-written copy); a sub-folder ends up holding only ours (check first: :func:`check_companion_files`).
+    Returns the copies' paths."""
+    written = []
     try:
-        shutil.copyfile(source, temporary)
-        os.replace(temporary, target)
-    except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
-        if isinstance(error, OSError):
-            raise OutputError(f"cannot write {target}: {error.strerror or error}") from error
-        raise
-    return target
+        for folder, ours in _by_folder(files).items():
+            (save_dir / folder).mkdir(exist_ok=True)
+            for stale in [p for p in (save_dir / folder).iterdir() if p.name not in ours]:
+                shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    except OSError as error:
+        raise OutputError(f"cannot write {save_dir}: {error.strerror or error}") from error
+    for source, folder in files:
+        target = save_dir / folder / source.name
+        handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+        os.close(handle)
+        try:
+            shutil.copyfile(source, temporary)
+            os.replace(temporary, target)
+        except BaseException as error:
+            Path(temporary).unlink(missing_ok=True)
+            if isinstance(error, OSError):
+                raise OutputError(f"cannot write {target}: {error.strerror or error}") from error
+            raise
+        written.append(target)
+    return written
+
+
+def _by_folder(files: Sequence[tuple[Path, str]]) -> dict[str, set[str]]:
+    """Sub-folder -> names of the files going there (the top folder, ``""``, left out: it holds the model too)."""
+    folders: dict[str, set[str]] = {}
+    for source, folder in files:
+        if folder:
+            folders.setdefault(folder, set()).add(source.name)
+    return folders
 
 
 def _free_space(folder: Path) -> str:

@@ -41,6 +41,9 @@ def evaluations_markdown(evaluations: list[Evaluation]) -> str:
     for e in evaluations:
         rates = " | ".join(_percent(e.metrics.get(n)) for n in names)
         rows.append(f"| {e.label} | {rates} | {e.utterances} | {e.audio_seconds:.1f} | {e.real_time_factor:.4f} |")
+    decodings = list(dict.fromkeys(e.decoding for e in evaluations if e.decoding))
+    if decodings:
+        rows += ["", f"Decoding: {'; '.join(decodings)}"]
     return "\n".join(rows)
 
 

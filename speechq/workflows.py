@@ -28,8 +28,8 @@ from speechq.benchmark import Latency, measure_latency
 from speechq.constants import DEFAULT_STAT_SUBSET_SIZE, SAMPLE_RATE_HZ
 from speechq.engines import IEEngine, StreamingEngine, WindowedEngine
 from speechq.errors import ConfigError
-from speechq.model import (CompressedModel, check_companion_file, check_output, compress_model_weights, load_model,
-                           save_companion_file, save_model)
+from speechq.model import (CompressedModel, check_companion_files, check_output, compress_model_weights, load_model,
+                           save_companion_files, save_model)
 from speechq.pipeline import create_pipeline
 from speechq.zoo.specs import RecipeSpec
 
@@ -62,7 +62,8 @@ class Evaluation:
 
     Attributes:
         label: e.g. ``"FP32"``; metrics: ``{"wer": ..., "cer": ...}`` corpus-level; utterances: items scored;
-        audio_seconds: their total duration; wall_seconds: evaluation time (decoding included).
+        audio_seconds: their total duration; wall_seconds: evaluation time (decoding included); decoding: how
+        the outputs were decoded (the decoder's ``description``, e.g. ``"greedy"``), empty when unknown.
     """
 
     label: str
@@ -70,6 +71,7 @@ class Evaluation:
     utterances: int
     audio_seconds: float
     wall_seconds: float
+    decoding: str = ""
 
     @property
     def real_time_factor(self) -> float:
@@ -206,21 +208,14 @@ def agreement_reference(engine: IEEngine, reference: CompressedModel, loader: Da
     return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), _audio_seconds(agreement), wall)
 
 
-def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "greedy", lm_path: str | Path | None = None,
-                 beam_width: int = 64) -> Any:
-    """A CTC decoder usable as the engine's ``postprocess``: ``greedy`` or ``beam`` (optionally with a KenLM model)."""
-    from speechq.decoding import BeamSearchCTCDecoder, GreedyCTCDecoder
+def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "auto", lm_path: str | Path | None = None,
+                 beam_width: int = 64, model_path: str | Path | None = None) -> Any:
+    """The recipe's CTC decoder (its logits layout and outputs), usable as the engine's ``postprocess``; ``decoder``,
+    ``lm_path`` and ``model_path`` choose greedy or beam search as :func:`speechq.decoding.decoder_for` does."""
+    from speechq.decoding import decoder_for
 
-    if decoder == "greedy":
-        if lm_path is not None:
-            raise ConfigError("--lm needs the beam decoder (--decoder beam)")
-        return GreedyCTCDecoder(vocabulary, layout=spec.logits_layout, logits_output=spec.logits_output,
-                                lengths_output=spec.lengths_output)
-    if decoder == "beam":
-        return BeamSearchCTCDecoder(vocabulary, layout=spec.logits_layout, kenlm_model_path=lm_path,
-                                    beam_width=beam_width, logits_output=spec.logits_output,
-                                    lengths_output=spec.lengths_output)
-    raise ConfigError(f"decoder must be 'greedy' or 'beam', got {decoder!r}")
+    return decoder_for(vocabulary, spec.logits_layout, decoder, lm_path=lm_path, model_path=model_path,
+                       beam_width=beam_width, logits_output=spec.logits_output, lengths_output=spec.lengths_output)
 
 
 def error_rates(unit: str = "word") -> Metric:
@@ -263,7 +258,9 @@ def evaluate_model(engine: IEEngine, model: CompressedModel, label: str, print_p
     start = time.perf_counter()
     metrics, _ = engine.predict(print_progress=print_progress)
     wall = time.perf_counter() - start
-    return Evaluation(label, dict(metrics or {}), len(engine.data_loader), _audio_seconds(engine.data_loader), wall)
+    decoding = str(getattr(getattr(engine, "postprocess", None), "description", ""))
+    return Evaluation(label, dict(metrics or {}), len(engine.data_loader), _audio_seconds(engine.data_loader), wall,
+                      decoding)
 
 
 def weight_bytes(model: CompressedModel) -> int:
@@ -295,7 +292,7 @@ def quantize_and_compare(
     label_dir: str | Path | None = None,
     model_name: str | None = None,
     overwrite: bool = False,
-    decoder: str = "greedy",
+    decoder: str = "auto",
     lm_path: str | Path | None = None,
     engine_config: Mapping[str, Any] | None = None,
     latency_repeats: int = 30,
@@ -316,12 +313,11 @@ def quantize_and_compare(
     spec.check_model(model.model, str(model_path))
     name = model_name or Path(model_path).stem
     check_output(Path(output_dir), [name], overwrite)
-    vocabulary_file = spec.vocabulary_file_of(model_path)
-    if vocabulary_file is not None:
-        check_companion_file(vocabulary_file, Path(output_dir), overwrite)
+    companions = _companion_files(spec, model_path)
+    check_companion_files(companions, Path(output_dir), overwrite)
     loader = make_loader(spec, data, label_dir, labelled=not agreement)
     vocabulary = spec.vocabulary_for(model_path)
-    engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path), error_rates(spec.unit),
+    engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path, model_path=model_path), error_rates(spec.unit),
                          engine_config)
     fp32: Evaluation | None = None
     if agreement:  # the pass that makes the references is FP32's evaluation
@@ -339,8 +335,7 @@ def quantize_and_compare(
     int8 = evaluate_model(engine, int8_model, "INT8", print_progress)
     engine.release()  # saving, timing and the drift check compile what they need: a large model's copy costs GBs
     saved = save_model(int8_model, output_dir, model_name=name, overwrite=overwrite)
-    if vocabulary_file is not None:  # the INT8 model carries its vocabulary as the FP32 one did
-        save_companion_file(vocabulary_file, Path(output_dir))
+    save_companion_files(companions, Path(output_dir))  # the INT8 model carries its vocabulary and LM as FP32 did
     fp32_bytes = weight_bytes(model)
     int8_bytes = sum(Path(w["weights"]).stat().st_size for w in saved)
     latencies = _latencies(engine, model, int8_model, latency_repeats)
@@ -358,6 +353,19 @@ def quantize_and_compare(
         fp32_layers_kept=tuple(layer for part in front_end for layer in part.layers),
         sensitivity=getattr(pipeline.algorithms[0], "sensitivity", None),
     )
+
+
+def _companion_files(spec: RecipeSpec, model_path: str | Path) -> list[tuple[Path, str]]:
+    """Files the model needs beside it, with the sub-folder each goes to: the recipe's vocabulary file and the
+    ``language_model/`` folder (see :mod:`speechq.decoding.language_model`)."""
+    from speechq.decoding import LANGUAGE_MODEL_FOLDER, find_language_model
+
+    vocabulary_file = spec.vocabulary_file_of(model_path)
+    files = [] if vocabulary_file is None else [(vocabulary_file, "")]
+    language_model = find_language_model(model_path)
+    if language_model is not None:
+        files += [(path, LANGUAGE_MODEL_FOLDER) for path in language_model.files]
+    return files
 
 
 class TranscriptCollector(Metric):

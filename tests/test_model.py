@@ -102,3 +102,44 @@ def test_cascade_is_loaded_and_saved_per_part(tmp_path, mlp):
     assert [Path(w["model"]).name for w in written] == ["c_enc.xml", "c_dec.xml"]
     with pytest.raises(sq.ModelError, match="cascade"):
         cascade.model
+
+
+def _companions(tmp_path: Path) -> list[tuple[Path, str]]:
+    source = tmp_path / "fp32"
+    (source / "language_model").mkdir(parents=True)
+    (source / "vocab.json").write_text('{"a": 0}')
+    (source / "language_model" / "attrs.json").write_text('{"alpha": 0.5}')
+    (source / "language_model" / "lm.arpa").write_text("\\data\\\n")
+    return [(source / "vocab.json", ""), (source / "language_model" / "attrs.json", "language_model"),
+            (source / "language_model" / "lm.arpa", "language_model")]
+
+
+def test_companion_files_are_copied_beside_the_model(tmp_path):
+    from speechq.model import check_companion_files, save_companion_files
+
+    files, out = _companions(tmp_path), tmp_path / "out"
+    out.mkdir()
+    check_companion_files(files, out, overwrite=False)
+    written = save_companion_files(files, out)
+    assert written == [out / "vocab.json", out / "language_model" / "attrs.json", out / "language_model" / "lm.arpa"]
+    assert all(copy.read_bytes() == source.read_bytes() for copy, (source, _) in zip(written, files))
+    check_companion_files(files, out, overwrite=False)  # the same files again: nothing to refuse
+    assert sorted(p.name for p in out.rglob("*")) == ["attrs.json", "language_model", "lm.arpa", "vocab.json"]
+
+
+def test_companion_files_never_mix_with_other_files_unless_overwrite(tmp_path):
+    from speechq.model import check_companion_files, save_companion_files
+
+    files, out = _companions(tmp_path), tmp_path / "out"
+    (out / "language_model").mkdir(parents=True)
+    (out / "language_model" / "old.bin").write_bytes(b"another LM")
+    with pytest.raises(sq.OutputError, match=r"language_model already holds other files \(old.bin\)"):
+        check_companion_files(files, out, overwrite=False)
+    (out / "vocab.json").write_text('{"b": 0}')
+    with pytest.raises(sq.OutputError, match=r"vocab.json already exists and differs"):
+        check_companion_files(files, out, overwrite=False)
+    assert (out / "language_model" / "old.bin").read_bytes() == b"another LM"  # refusals touch nothing
+    check_companion_files(files, out, overwrite=True)
+    save_companion_files(files, out)
+    assert sorted(p.name for p in (out / "language_model").iterdir()) == ["attrs.json", "lm.arpa"]  # one LM only
+    assert (out / "vocab.json").read_text() == '{"a": 0}'

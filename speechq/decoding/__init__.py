@@ -20,6 +20,7 @@ from speechq.decoding.decoder import (
     BeamSearchCTCDecoder,
     CTCDecoder,
     GreedyCTCDecoder,
+    decoder_for,
     select_logits,
     to_batch_major,
     valid_lengths_from_metadata,
@@ -33,13 +34,22 @@ from speechq.decoding.greedy import (
     greedy_decode_batch_ids,
     greedy_decode_ids,
 )
+from speechq.decoding.language_model import (
+    LANGUAGE_MODEL_FOLDER,
+    LanguageModelFolder,
+    find_language_model,
+    read_language_model_folder,
+    write_language_model_folder,
+)
 from speechq.decoding.vocabulary import AUTO, DEEPSPEECH_TOKENS, Vocabulary
 
 __all__ = [
     "AUTO",
     "DEEPSPEECH_TOKENS",
     "DEFAULT_BEAM_WIDTH",
+    "LANGUAGE_MODEL_FOLDER",
     "LAYOUTS",
+    "LanguageModelFolder",
     "VALID_LENGTH_KEY",
     "BeamSearch",
     "BeamSearchCTCDecoder",
@@ -53,12 +63,16 @@ __all__ = [
     "beam_decode_many",
     "build_beam_decoder",
     "collapse_ctc_path",
+    "decoder_for",
+    "find_language_model",
     "greedy_decode",
     "greedy_decode_batch",
     "greedy_decode_batch_ids",
     "greedy_decode_ids",
     "labels_in_case_of",
     "pyctcdecode_labels",
+    "read_language_model_folder",
+    "write_language_model_folder",
     "read_arpa_unigrams",
     "select_logits",
     "to_batch_major",

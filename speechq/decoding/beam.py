@@ -11,11 +11,15 @@ word), so the text is the tokens joined by spaces, as greedy decoding gives it, 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
+import os
+import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 from numpy.typing import NDArray
@@ -46,6 +50,35 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+class _BenignNotes(logging.Filter):
+    """Drops two pyctcdecode warnings that say nothing to a speechq user: multi-character labels (speechq maps the
+    vocabulary's special tokens itself, see :func:`pyctcdecode_labels`) and a small LM vocabulary."""
+
+    NOTES = ("Found entries of length > 1 in alphabet", "Only %s unigrams passed as vocabulary")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith(self.NOTES)
+
+
+for _name in ("pyctcdecode.alphabet", "pyctcdecode.language_model"):
+    logging.getLogger(_name).addFilter(_BenignNotes())
+
+
+@contextlib.contextmanager
+def _kenlm_progress_hidden() -> Iterator[None]:
+    """Route file descriptor 2 to a discarded temporary file while KenLM loads a model: it prints a progress bar
+    there from C++ (its errors reach us as exceptions, with their text)."""
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as discarded:
+        saved = os.dup(2)
+        os.dup2(discarded.fileno(), 2)
+        try:
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 DEFAULT_BEAM_WIDTH = 64
 _ARPA_HEADER = "\\data\\"
@@ -217,17 +250,18 @@ def build_beam_decoder(
             )
     if unigrams is not None:
         labels = labels_in_case_of(labels, unigrams)
-    try:
-        decoder = build_ctcdecoder(
-            labels,
-            kenlm_model_path=None if path is None else str(path),
-            unigrams=None if unigrams is None else list(unigrams),
-            alpha=params.alpha,
-            beta=params.beta,
-            unk_score_offset=params.unk_score_offset,
-        )
-    except (OSError, RuntimeError) as error:  # kenlm's loader raises these for unreadable models
-        raise ModelError(f"language model {path}: KenLM cannot load it: {error}") from None
+    with _kenlm_progress_hidden():
+        try:
+            decoder = build_ctcdecoder(
+                labels,
+                kenlm_model_path=None if path is None else str(path),
+                unigrams=None if unigrams is None else list(unigrams),
+                alpha=params.alpha,
+                beta=params.beta,
+                unk_score_offset=params.unk_score_offset,
+            )
+        except (OSError, RuntimeError) as error:  # kenlm's loader raises these for unreadable models
+            raise ModelError(f"language model {path}: KenLM cannot load it: {error}") from None
     return BeamSearch(vocab, params, decoder, path)
 
 

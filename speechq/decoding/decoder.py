@@ -18,6 +18,7 @@ from numpy.typing import NDArray
 
 from speechq.decoding.beam import DEFAULT_BEAM_WIDTH, BeamSearch, BeamSearchParams, beam_decode_many, build_beam_decoder
 from speechq.decoding.greedy import greedy_decode_batch
+from speechq.decoding.language_model import find_language_model
 from speechq.decoding.vocabulary import Vocabulary
 from speechq.errors import ConfigError, DataError, ModelError
 
@@ -25,6 +26,7 @@ __all__ = [
     "CTCDecoder",
     "GreedyCTCDecoder",
     "BeamSearchCTCDecoder",
+    "decoder_for",
     "LAYOUTS",
     "VALID_LENGTH_KEY",
     "Outputs",
@@ -225,6 +227,11 @@ class GreedyCTCDecoder(_LogitsDecoder):
         logits, lengths = self.batch_logits(outputs, metadata)
         return greedy_decode_batch(logits, self.vocab, lengths)
 
+    @property
+    def description(self) -> str:
+        """How it decodes, in words (for reports)."""
+        return "greedy"
+
 
 class BeamSearchCTCDecoder(_LogitsDecoder):
     """Beam search (pyctcdecode), optionally with a KenLM language model, over each item of a batch.
@@ -271,11 +278,12 @@ class BeamSearchCTCDecoder(_LogitsDecoder):
 
     @classmethod
     def from_search(
-        cls, search: BeamSearch, layout: str = "BTV", logits_output: str | int | None = None, num_workers: int = 1
+        cls, search: BeamSearch, layout: str = "BTV", logits_output: str | int | None = None, num_workers: int = 1,
+        lengths_output: str | None = None,
     ) -> BeamSearchCTCDecoder:
         """A decoder around an already built :class:`~speechq.decoding.beam.BeamSearch`."""
         decoder = cls.__new__(cls)
-        _LogitsDecoder.__init__(decoder, search.vocab, layout, logits_output)
+        _LogitsDecoder.__init__(decoder, search.vocab, layout, logits_output, lengths_output)
         decoder.search = search
         decoder.num_workers = _checked_workers(num_workers)
         return decoder
@@ -284,8 +292,53 @@ class BeamSearchCTCDecoder(_LogitsDecoder):
         logits, lengths = self.batch_logits(outputs, metadata)
         return beam_decode_many(self.search, list(logits), lengths, self.num_workers)
 
+    @property
+    def description(self) -> str:
+        """How it decodes, in words (for reports): beam width, and the language model with its weights."""
+        text = f"beam search (width {self.search.params.beam_width})"
+        if self.search.kenlm_model_path is None:
+            return text + ", no language model"
+        return (f"{text} with language model {self.search.kenlm_model_path} (alpha {self.search.params.alpha:g}, "
+                f"beta {self.search.params.beta:g})")
+
 
 def _checked_workers(num_workers: object) -> int:
     if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 1:
         raise ConfigError(f"num_workers must be a positive integer, got {num_workers!r}")
     return num_workers
+
+
+def decoder_for(
+    vocab: Vocabulary,
+    layout: str = "BTV",
+    decoder: str = "auto",
+    *,
+    lm_path: str | Path | None = None,
+    model_path: str | Path | None = None,
+    beam_width: int = DEFAULT_BEAM_WIDTH,
+    logits_output: str | int | None = None,
+    lengths_output: str | None = None,
+) -> GreedyCTCDecoder | BeamSearchCTCDecoder:
+    """The CTC decoder a model asks for.
+
+    ``decoder``: ``"greedy"``; ``"beam"``: beam search with the KenLM model ``lm_path``, else the model's own
+    language model (the ``language_model/`` folder beside ``model_path``, with its weights: see
+    :mod:`speechq.decoding.language_model`), else none; ``"auto"`` (the default): beam search when there is a
+    language model (``lm_path`` or the model's own), greedy otherwise.
+
+    Raises:
+        ConfigError: an unknown ``decoder``, ``lm_path`` with ``"greedy"``, a malformed ``language_model/`` folder.
+        ModelError: KenLM cannot load the language model.
+    """
+    if decoder not in ("auto", "greedy", "beam"):
+        raise ConfigError(f"decoder must be 'auto', 'greedy' or 'beam', got {decoder!r}")
+    if decoder == "greedy" and lm_path is not None:
+        raise ConfigError("a language model (--lm) needs beam search (decoder 'beam' or 'auto')")
+    own = find_language_model(model_path) if decoder != "greedy" and lm_path is None else None
+    if decoder == "greedy" or (decoder == "auto" and lm_path is None and own is None):
+        return GreedyCTCDecoder(vocab, layout, logits_output, lengths_output)
+    if own is not None:
+        return BeamSearchCTCDecoder.from_search(own.beam_search(vocab, beam_width), layout, logits_output,
+                                                lengths_output=lengths_output)
+    return BeamSearchCTCDecoder(vocab, layout, logits_output, kenlm_model_path=lm_path, beam_width=beam_width,
+                                lengths_output=lengths_output)

@@ -74,6 +74,11 @@ class IEEngine(Engine):
         self._compiled: dict[tuple[Any, ...], ov.CompiledModel] = {}
         self._input_recorder: InputRecorder | None = None
 
+    @property
+    def postprocess(self) -> Postprocess | None:
+        """The ``postprocess`` callable given at construction (e.g. a CTC decoder), or None."""
+        return self._postprocess
+
     # ---------------------------------------------------------------- model
     def set_model(self, model: CompressedModel | ov.Model) -> None:
         """Use ``model`` for the following ``predict`` calls (cascades are not supported by this engine)."""

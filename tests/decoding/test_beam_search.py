@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 import pytest
-from ctc_helpers import path_logits, spell
+from ctc_helpers import ambiguous_cat, path_logits
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -24,18 +24,6 @@ from speechq.decoding import (
     read_arpa_unigrams,
 )
 from speechq.errors import ConfigError, ModelError
-
-
-def ambiguous_cat(vocab: Vocabulary, case: Callable[[str], str] | None = None) -> np.ndarray:
-    """'the ?at' where the acoustics slightly prefer 'k' (0.55) over 'c' (0.40): greedy reads 'the kat' (in the
-    case ``case`` makes it: ``str.upper`` for a vocabulary of capitals)."""
-    spelt = case or (lambda text: text)
-    logits = np.exp(path_logits(spell(vocab, spelt("the kat")), vocab.size, peak=0.95))
-    k, c = vocab.text_to_ids(spelt("k"))[0], vocab.text_to_ids(spelt("c"))[0]
-    rows = np.flatnonzero(logits.argmax(axis=1) == k)
-    logits[rows] = 0.05 / (vocab.size - 2)
-    logits[rows, k], logits[rows, c] = 0.55, 0.40
-    return np.log(logits / logits.sum(axis=1, keepdims=True)).astype(np.float32)
 
 
 def test_labels_map_blank_and_delimiter_at_any_index():
@@ -131,3 +119,17 @@ def test_bad_settings_and_files(deepspeech, tmp_path: Path):
         build_beam_decoder(deepspeech, garbage, unigrams=["cat"])
     with pytest.raises(ConfigError, match="num_workers"):
         BeamSearchCTCDecoder(deepspeech, num_workers=0)
+
+
+def test_loading_prints_nothing_and_errors_keep_kenlms_reason(deepspeech, tiny_arpa: Path, tmp_path: Path, capfd,
+                                                              caplog):
+    """KenLM's progress bar (C++ on file descriptor 2) and pyctcdecode's notes on small vocabularies stay out of the
+    user's terminal; a model KenLM refuses is an error with KenLM's reason, and the terminal works afterwards."""
+    build_beam_decoder(deepspeech, tiny_arpa)  # 11 words: pyctcdecode would warn "Only 11 unigrams passed"
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("pyctcdecode")] == []
+    unigram_only = tmp_path / "unigram_only.arpa"
+    unigram_only.write_text("\\data\\\nngram 1=3\n\n\\1-grams:\n-1.0\thello\t-0.5\n\n\\end\\\n", encoding="utf-8")
+    with pytest.raises(ModelError, match="unigram_only.arpa: KenLM cannot load it: .*at least a bigram model"):
+        build_beam_decoder(deepspeech, unigram_only)
+    print("after", file=sys.stderr)
+    assert capfd.readouterr().err == "after\n"

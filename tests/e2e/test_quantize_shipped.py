@@ -35,6 +35,11 @@ def test_int8_keeps_wer_within_one_point_and_is_smaller(quantized):
     out, report = quantized
     fp32, int8 = report["fp32"]["metrics"], report["int8"]["metrics"]
     assert 0 <= fp32["wer"] < 0.5  # a model that really recognises the shipped speech
+    language_model = SPEC.default_model.parent / "language_model"
+    assert f"language model {language_model / 'lm.arpa'}" in report["fp32"]["decoding"]  # the model's own, by default
+    assert report["int8"]["decoding"] == report["fp32"]["decoding"]
+    assert sorted((out / "language_model").iterdir()) == sorted(out / "language_model" / p.name for p in language_model.iterdir())
+    assert all((out / "language_model" / p.name).read_bytes() == p.read_bytes() for p in language_model.iterdir())
     assert abs(int8["wer"] - fp32["wer"]) <= 0.01
     assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
     assert {lat["label"] for lat in report["latencies"]} == {"FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"}

@@ -11,7 +11,7 @@ import pytest
 
 from speechq import features
 from speechq.data import Utterance, find_utterances, read_audio
-from speechq.decoding import BeamSearchParams, Vocabulary, beam_decode_many, build_beam_decoder, greedy_decode
+from speechq.decoding import Vocabulary, beam_decode_many, find_language_model, greedy_decode
 from speechq.engines._state_pairs import find_streaming_layout
 from speechq.metrics import char_error_rate, word_error_rate
 
@@ -121,8 +121,9 @@ def test_streaming_greedy_cer_on_shipped_utterances(shipped_probabilities) -> No
 def test_shipped_language_model_lowers_the_word_error_rate(shipped_probabilities) -> None:
     references, probabilities = shipped_probabilities
     vocabulary = Vocabulary.deepspeech()
-    search = build_beam_decoder(vocabulary, ZOO / "deepspeech_small" / "lm.arpa",
-                                BeamSearchParams(beam_width=32, alpha=0.6, beta=0.5))
+    own = find_language_model(ZOO / "deepspeech_small" / "model.xml")  # its language_model/ folder
+    assert own is not None and own.kenlm_path.name == "lm.arpa"
+    search = own.beam_search(vocabulary, beam_width=32)
     with_lm = word_error_rate(references, beam_decode_many(search, probabilities)).corpus_rate
     greedy = word_error_rate(references, [greedy_decode(p, vocabulary) for p in probabilities]).corpus_rate
     assert with_lm < BEAM_LM_WER_BOUND < greedy

@@ -12,8 +12,8 @@ import pytest
 
 import speechq as sq
 from speechq.data import Utterance, find_utterances, read_audio
-from speechq.decoding import Vocabulary, greedy_decode
-from speechq.metrics import char_error_rate
+from speechq.decoding import Vocabulary, beam_decode_many, find_language_model, greedy_decode
+from speechq.metrics import char_error_rate, word_error_rate
 from speechq.workflows import transcribe
 from speechq.zoo import get_recipe
 
@@ -26,6 +26,7 @@ HOP_SAMPLES = 320  # 20 ms frames: strides 5 * 2^6
 # Measured on the 58 shipped utterances (FP32, greedy, whole utterances): CER 15.80% (MODEL_CARD.md). The bound
 # leaves room for CPU-dependent rounding, not for a worse model.
 GREEDY_CER_BOUND = 0.17
+BEAM_LM_WER_BOUND = 0.20  # measured 16.00% with beam search and its language model (greedy: 48.00%)
 HF_TOKENS = ["<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D", "L", "U", "M",
              "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z"]  # facebook/wav2vec2-base-960h
 
@@ -90,11 +91,34 @@ def test_any_length_runs_with_one_frame_per_20_ms(compiled: ov.CompiledModel, se
     assert abs(frames - samples / HOP_SAMPLES) <= 1
 
 
-def test_greedy_cer_on_shipped_utterances(compiled: ov.CompiledModel, shipped_utterances: list[Utterance]) -> None:
+@pytest.fixture(scope="module")
+def shipped_logits(compiled: ov.CompiledModel, shipped_utterances: list[Utterance]) -> list[np.ndarray]:
+    return [_logits(compiled, read_audio(u.audio_path)) for u in shipped_utterances]
+
+
+def test_greedy_cer_on_shipped_utterances(shipped_logits: list[np.ndarray], shipped_utterances: list[Utterance]) -> None:
     vocabulary = SPEC.vocabulary(None)
-    hypotheses = [greedy_decode(_logits(compiled, read_audio(u.audio_path)), vocabulary) for u in shipped_utterances]
+    hypotheses = [greedy_decode(logits, vocabulary) for logits in shipped_logits]
     references = [u.text or "" for u in shipped_utterances]
     assert char_error_rate(references, hypotheses).corpus_rate < GREEDY_CER_BOUND
+
+
+def test_its_language_model_lowers_the_word_error_rate(shipped_logits: list[np.ndarray],
+                                                      shipped_utterances: list[Utterance]) -> None:
+    """The language_model/ folder beside the model: the 3-gram LM of the training text, in lower case (beam search
+    gives pyctcdecode the vocabulary's capitals in the LM's case) with the weights tuned on dev."""
+    vocabulary = SPEC.vocabulary(None)
+    own = find_language_model(MODEL_XML)
+    assert own is not None and (own.alpha, own.beta) == (0.6, 1.5)
+    with_lm = beam_decode_many(own.beam_search(vocabulary, beam_width=32), shipped_logits)
+    greedy = [greedy_decode(logits, vocabulary) for logits in shipped_logits]
+    references = [u.text or "" for u in shipped_utterances]
+    assert word_error_rate(references, with_lm).corpus_rate < BEAM_LM_WER_BOUND < word_error_rate(references, greedy).corpus_rate
+
+
+def test_both_shipped_models_fit_the_10_mb_budget() -> None:
+    files = [p for name in ("deepspeech_small", "wav2vec2_small") for p in (ZOO / name).rglob("*") if p.is_file()]
+    assert sum(p.stat().st_size for p in files) <= 10_000_000
 
 
 def _windowed_texts(utterances: list[Utterance], tmp_path: Path, **window: int) -> list[str]:
