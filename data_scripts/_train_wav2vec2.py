@@ -353,8 +353,6 @@ def _augmentation(c: Wav2Vec2TrainConfig) -> str:
 def model_card(report: Wav2Vec2Report) -> str:
     """MODEL_CARD.md text of the shipped Wav2Vec2ForCTC-architecture model."""
     c, w = report.config, common._wrap
-    data = "\n".join(f"| {split} | {n} | {hours:.2f} |" for split, (n, hours) in report.data.items())
-    results = "\n".join(f"| {name} | {common._pct(s.wer)} | {common._pct(s.cer)} |" for name, s in report.results.items())
     intro = w("""A small Hugging Face `Wav2Vec2ForCTC` (transformers `Wav2Vec2Config`, raw 16 kHz waveform in,
         character CTC out), trained from scratch by speechq on its own synthetic corpus
         (`data_scripts/make_synthetic_corpus.py`) without any pre-training or download, so that speechq's Wav2Vec2
@@ -392,28 +390,7 @@ Long audio: speechq's `WindowedEngine` runs it in overlapping windows (recipe `w
 ## Architecture
 {architecture}
 
-## Training data
-| split | utterances | hours |
-|---|---|---|
-{data}
-
-## Training
-{training}
-
-## Accuracy (FP32, IR on whole utterances, corpus-level)
-| evaluation | WER | CER |
-|---|---|---|
-{results}
-
-{w(report.lm)}
-
-## Reproduce
-```
-{report.command}
-```
-Training is seeded and runs with `torch.use_deterministic_algorithms(True)`; identical weights from a second
-training run were not checked.
-"""
+{common.card_tail(report.data, training, "IR on whole utterances", report.results, report.lm, report.command)}"""
 
 
 # -------------------------------------------------------------------------------------------------------- main

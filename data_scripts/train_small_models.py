@@ -536,11 +536,38 @@ def _augmentation(c: DeepSpeechConfig) -> str:
     return "; ".join(parts) or "none"
 
 
+def card_tail(data: dict[str, tuple[int, float]], training: str, how_run: str, results: dict[str, Scores], lm: str,
+              command: str, run_note: str = "") -> str:
+    """The model card sections both shipped models share: training data, training, accuracy, reproduce."""
+    data_rows = "\n".join(f"| {split} | {n} | {hours:.2f} |" for split, (n, hours) in data.items())
+    result_rows = "\n".join(f"| {name} | {_pct(s.wer)} | {_pct(s.cer)} |" for name, s in results.items())
+    return f"""## Training data
+| split | utterances | hours |
+|---|---|---|
+{data_rows}
+
+## Training
+{training}
+
+## Accuracy (FP32, {how_run}, corpus-level)
+| evaluation | WER | CER |
+|---|---|---|
+{result_rows}
+
+{_wrap(lm)}
+
+## Reproduce
+```
+{command}
+```
+Training is seeded and runs with `torch.use_deterministic_algorithms(True)`; identical weights from a second
+training run were not checked{run_note}.
+"""
+
+
 def model_card(report: DeepSpeechReport) -> str:
     """MODEL_CARD.md text of the shipped DeepSpeech-architecture model."""
     c, h = report.config, report.config.hidden
-    data = "\n".join(f"| {split} | {n} | {hours:.2f} |" for split, (n, hours) in report.data.items())
-    results = "\n".join(f"| {name} | {_pct(s.wer)} | {_pct(s.cer)} |" for name, s in report.results.items())
     intro = _wrap(f"""A small network of Mozilla DeepSpeech 0.8.2's architecture, trained from scratch by speechq on its
         own synthetic corpus (`data_scripts/make_synthetic_corpus.py`), so that speechq's demo, recipes and tests have
         a real trained speech model without downloading anything. Its IR has exactly the interface of Open Model Zoo's
@@ -583,28 +610,8 @@ def model_card(report: DeepSpeechReport) -> str:
 ## Architecture
 {architecture}
 
-## Training data
-| split | utterances | hours |
-|---|---|---|
-{data}
-
-## Training
-{training}
-
-## Accuracy (FP32, IR run chunk by chunk, corpus-level)
-| evaluation | WER | CER |
-|---|---|---|
-{results}
-
-{_wrap(report.lm)}
-
-## Reproduce
-```
-{report.command}
-```
-Training is seeded and runs with `torch.use_deterministic_algorithms(True)`; identical weights from a second
-training run were not checked (a run takes half an hour here).
-"""
+{card_tail(report.data, training, "IR run chunk by chunk", report.results, report.lm, report.command,
+           " (a run takes half an hour here)")}"""
 
 
 # ---------------------------------------------------------------------------------------------------------- main
