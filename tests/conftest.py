@@ -5,11 +5,15 @@ Builders live in ``speechq_testing`` (importable from every test folder).
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 from speechq_testing import (
+    CORPUS_SCRIPT,
     LIBRISPEECH_MINI,
     SHIPPED_UTTERANCES,
     Accuracy,
@@ -28,6 +32,20 @@ def librispeech_mini() -> Path:
     if not LIBRISPEECH_MINI.is_dir():
         pytest.skip(f"{LIBRISPEECH_MINI} is absent (real LibriSpeech utterances for tests)")
     return LIBRISPEECH_MINI
+
+
+@pytest.fixture(scope="session")
+def held_out_test_split(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The offline corpus's held-out test split (500 utterances, half of them from voices never heard in training),
+    synthesised by data_scripts/make_synthetic_corpus.py --splits test: the files the shipped models' figures are
+    measured on (about 15 s; skips without espeak-ng and flite, which CI installs)."""
+    if shutil.which("espeak-ng") is None or shutil.which("flite") is None:
+        pytest.skip("espeak-ng and flite are needed to synthesise the held-out test split")
+    out = tmp_path_factory.mktemp("corpus") / "held-out"
+    done = subprocess.run([sys.executable, str(CORPUS_SCRIPT), "--out", str(out), "--splits", "test"],
+                          capture_output=True, text=True, timeout=900)
+    assert done.returncode == 0, done.stderr[-4000:]
+    return out / "test"
 
 
 @pytest.fixture(scope="session")

@@ -13,6 +13,7 @@ import speechq as sq
 
 LIBRISPEECH_MINI = Path(__file__).resolve().parents[1].parent / "shared" / "librispeech-mini"
 SHIPPED_UTTERANCES = Path(__file__).resolve().parents[1] / "speechq" / "zoo" / "data" / "synthetic-test"
+CORPUS_SCRIPT = Path(__file__).resolve().parents[1] / "data_scripts" / "make_synthetic_corpus.py"
 
 
 def build_mlp(seed: int = 0, inputs: int = 64, hidden: int = 64, classes: int = 10) -> ov.Model:

@@ -81,6 +81,23 @@ def test_same_seed_same_bytes_and_idempotent(script: ModuleType, tiny: tuple[Pat
     assert (out / "corpus.json").stat().st_mtime_ns == stamp and _digest(out) == before
 
 
+def test_one_split_alone_is_the_same_files_as_in_the_whole_corpus(script: ModuleType, tiny: tuple[Path, object],
+                                                                  tmp_path: Path) -> None:
+    out, settings = tiny
+    alone = tmp_path / "test-only"
+    summary = script.build(script.Settings(train=12, dev=3, test=6, seed=5, splits=("test",)), alone, workers=1)
+    assert sorted(p.name for p in alone.iterdir()) == ["corpus.json", "speakers.tsv", "test", "train_text.txt",
+                                                        "vocabulary.txt"]
+    assert _digest(alone / "test") == _digest(out / "test") and len(_digest(alone / "test")) > 6
+    assert (alone / "train_text.txt").read_bytes() == (out / "train_text.txt").read_bytes()
+    assert list(summary["splits"]) == ["test"] and summary["splits"]["test"]["utterances"] == 6
+    stamp = (alone / "corpus.json").stat().st_mtime_ns
+    script.build(script.Settings(train=12, dev=3, test=6, seed=5, splits=("test",)), alone)  # checked, left alone
+    assert (alone / "corpus.json").stat().st_mtime_ns == stamp
+    with pytest.raises(SystemExit, match="holds a different corpus"):
+        script.build(settings, alone)  # the whole corpus is another corpus
+
+
 def test_refuses_another_corpus_or_foreign_files(script: ModuleType, tiny: tuple[Path, object], tmp_path: Path) -> None:
     out, settings = tiny
     with pytest.raises(SystemExit, match="holds a different corpus"):

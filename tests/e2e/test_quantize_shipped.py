@@ -40,12 +40,27 @@ def test_int8_keeps_wer_within_one_point_and_is_smaller(quantized):
     assert report["int8"]["decoding"] == report["fp32"]["decoding"]
     assert sorted((out / "language_model").iterdir()) == sorted(out / "language_model" / p.name for p in language_model.iterdir())
     assert all((out / "language_model" / p.name).read_bytes() == p.read_bytes() for p in language_model.iterdir())
-    assert abs(int8["wer"] - fp32["wer"]) <= 0.01
+    # 58 utterances (about 350 words) are a noisy sample: measured +1.14 points here for +0.20 on the 500 of the
+    # held-out test split, and -0.29 here for +1.28 there with another preset; the criterion is checked on the 500 below
+    assert abs(int8["wer"] - fp32["wer"]) <= 0.03
     assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
     assert {lat["label"] for lat in report["latencies"]} == {"FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"}
     assert (out / "model.xml").exists() and (out / "model.bin").exists()
     [drift] = report["drift"]  # the logits only: the state outputs are fed back, not compared
     assert drift["output"] == "logits" and drift["agreement"] > 0.9 and drift["relative_error"] < 0.25
+
+
+@pytest.mark.slow
+def test_int8_keeps_wer_within_one_point_on_the_held_out_test_split(quantized, held_out_test_split):
+    """The issue's criterion where it is defined: the README's main command's INT8 model against the shipped FP32
+    model on the 500 held-out test utterances, both decoded as the model ships (beam search with its own LM)."""
+    out, _ = quantized
+    done = _speechq("eval", "--json", "-d", str(held_out_test_split), str(out / "model.xml"), str(SPEC.default_model))
+    assert done.returncode == 0, done.stderr
+    int8, fp32 = json.loads(done.stdout)
+    assert int8["utterances"] == fp32["utterances"] == 500 and int8["decoding"] == fp32["decoding"]
+    assert 0 < fp32["metrics"]["wer"] < 0.3  # 22.53% measured
+    assert abs(int8["metrics"]["wer"] - fp32["metrics"]["wer"]) <= 0.01  # +0.20 measured
 
 
 @pytest.mark.slow
@@ -170,14 +185,16 @@ def unlabelled_audio(tmp_path_factory) -> Path:
 
 
 def test_unlabelled_audio_is_scored_by_agreement_with_fp32(unlabelled_audio, tmp_path):
-    done = _speechq("quantize", "--agreement", "-d", str(unlabelled_audio), "-o", str(tmp_path), "--json", "--no-progress")
+    # greedy: the model's LM puts right the few characters INT8 changes, and the disagreement is what is tested here
+    done = _speechq("quantize", "--agreement", "--decoder", "greedy", "-d", str(unlabelled_audio), "-o", str(tmp_path),
+                    "--json", "--no-progress")
     assert done.returncode == 0, done.stderr
     report = json.loads(done.stdout)
     assert report["reference"] == "FP32 transcripts"
     assert report["fp32"]["metrics"] == {"wer": 0.0, "cer": 0.0} and report["fp32"]["utterances"] == 8
     assert 0 < report["int8"]["metrics"]["cer"] < 0.15  # INT8 changes some characters, not most
-    done = _speechq("eval", "--agreement", "--json", "-d", str(unlabelled_audio), str(tmp_path / "model.xml"),
-                    str(SPEC.default_model))
+    done = _speechq("eval", "--agreement", "--decoder", "greedy", "--json", "-d", str(unlabelled_audio),
+                    str(tmp_path / "model.xml"), str(SPEC.default_model))
     assert done.returncode == 0, done.stderr
     first, second = json.loads(done.stdout)
     assert first["metrics"] == {"wer": 0.0, "cer": 0.0}
