@@ -9,7 +9,9 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
+import soundfile
 
 from speechq.data import LibriSpeechDataLoader
 from speechq.features import DeepSpeechFeatures
@@ -96,6 +98,48 @@ def test_one_split_alone_is_the_same_files_as_in_the_whole_corpus(script: Module
     assert (alone / "corpus.json").stat().st_mtime_ns == stamp
     with pytest.raises(SystemExit, match="holds a different corpus"):
         script.build(settings, alone)  # the whole corpus is another corpus
+
+
+def _festival_installed(script: ModuleType) -> bool:
+    try:
+        script.check_tools(festival=True)
+    except SystemExit:
+        return False
+    return True
+
+
+def test_festival_voices_add_train_utterances_and_change_nothing_else(script: ModuleType, tiny: tuple[Path, object],
+                                                                      tmp_path: Path) -> None:
+    if not _festival_installed(script):
+        pytest.skip("Festival and its voices are needed (sudo apt-get install -y " + script.FESTIVAL_PACKAGES + ")")
+    out, _ = tiny
+    settings = script.Settings(train=12, dev=3, test=6, seed=5, festival_train=4)
+    script.build(settings, tmp_path / "v2", workers=2)
+    v2 = tmp_path / "v2"
+    for split in ("dev", "test"):
+        assert _digest(v2 / split) == _digest(out / split)
+    assert (v2 / "train_text.txt").read_bytes() == (out / "train_text.txt").read_bytes()  # sentences, each once
+    rows = [line.split("\t") for line in (v2 / "speakers.tsv").read_text().splitlines()[1:]]
+    festival = {r[0]: r for r in rows if r[1] == "festival"}
+    assert sorted(r[2] for r in festival.values()) == sorted(script.FESTIVAL_VOICES) and all(
+        r[4] == "train" for r in festival.values())
+    train = LibriSpeechDataLoader(v2 / "train", features=DeepSpeechFeatures(), alphabet=ALPHABET, check_audio=True)
+    spoken = [u for u in train.utterances if u.utterance_id.split("-")[0] in festival]
+    train_sentences = set((out / "train_text.txt").read_text().splitlines())
+    assert len(train) == 16 and len(spoken) == 4 and all(u.text.lower() in train_sentences for u in spoken)
+    for utterance in spoken:
+        audio, rate = soundfile.read(utterance.audio_path)
+        assert rate == 16_000 and 1.0 < len(audio) / rate < 15.0 and 0.2 < np.abs(audio).max() < 1.0
+    script.build(settings, tmp_path / "again", workers=1)
+    assert _digest(tmp_path / "again") == _digest(v2)
+
+
+def test_festival_missing_says_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(script.shutil, "which", lambda name: None if name == "text2wave" else "/usr/bin/" + name)
+    script.check_tools()  # espeak-ng and flite are enough without --festival-train
+    with pytest.raises(SystemExit, match="--festival-train needs Festival's text2wave; install them with: sudo "
+                                         "apt-get install -y festival festvox-kdlpc16k"):
+        script.check_tools(festival=True)
 
 
 def test_refuses_another_corpus_or_foreign_files(script: ModuleType, tiny: tuple[Path, object], tmp_path: Path) -> None:
