@@ -15,18 +15,18 @@ voices), at varied speaking rates and pitches, adds white or pink noise (15-40 d
 Train, dev and test sentences are disjoint, and dev/test use only words seen in train. Voices marked held-out
 (flite ``rms`` and the espeak-ng variants ``f5`` and ``m7``) speak only test utterances (half of the test split);
 the other half of test, and all of dev, use train voices. The same seed and sizes give the same files, byte for
-byte (given the same espeak-ng, flite and libsndfile). Re-running with the same settings checks the corpus and
+byte (given the same espeak-ng, flite, Festival and libsndfile). Re-running with the same settings checks the corpus and
 leaves it alone; a folder holding anything else is refused unless ``--overwrite``.
 
 ``--splits`` synthesises only some splits of the corpus the sizes and seed describe: ``--splits test`` with the
 default sizes gives the held-out test split every shipped model's figures are measured on, byte for byte the files
-of a full build (the sentences of every split are still drawn, so that test's are the same), in a few minutes
-instead of an hour. ``train_text.txt`` always lists the train sentences.
+of a full build (the sentences of every split are still drawn, so that test's are the same), in seconds instead
+of minutes. ``train_text.txt`` always lists the train sentences.
 
 ``--festival-train N`` adds N train utterances from three Festival voices (``ked_diphone``, ``kal_diphone``,
 ``cmu_us_slt_arctic_hts``), train sentences spoken again, dressed the same way: voices of other synthesis methods
-(diphone concatenation, HMM) that help a model generalise to voices it never heard (measured with 2,100 of them:
-DeepSpeech's greedy CER on the test split 18.4% -> 16.3%). The other splits do not change: the sentences and voices
+(diphone concatenation, HMM) that help a model generalise to voices it never heard (in an experiment with 2,100 of
+them: DeepSpeech's greedy CER on the test split 18.4% -> 16.3%). The other splits do not change: the sentences and voices
 of train, dev and test are drawn first, and only the extra utterances use Festival.
 
 Needs the ``espeak-ng`` and ``flite`` programs (Debian/Ubuntu: ``sudo apt-get install -y espeak-ng flite``), and
@@ -334,7 +334,7 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
     (out / "speakers.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     summary = {
         "settings": asdict(settings),
-        "tools": tool_versions(),
+        "tools": tool_versions(festival=settings.festival_train > 0 and "train" in settings.splits),
         "sample_rate_hz": SAMPLE_RATE_HZ,
         "splits": {s: {"utterances": sum(1 for j in jobs if j.split == s),
                        "hours": round(sum(samples[j.utterance_id] for j in jobs if j.split == s) / SAMPLE_RATE_HZ / 3600, 4),
@@ -345,11 +345,14 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
     return summary
 
 
-def tool_versions() -> dict[str, str]:
+def tool_versions(festival: bool = False) -> dict[str, str]:
     espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.split("Data at")[0]
     flite = subprocess.run(["flite", "--version"], capture_output=True, text=True).stdout
     flite_line = next((line.strip() for line in flite.splitlines() if "version" in line), flite.strip())
-    return {"espeak-ng": espeak.strip(), "flite": flite_line, "libsndfile": soundfile.__libsndfile_version__}
+    tools = {"espeak-ng": espeak.strip(), "flite": flite_line, "libsndfile": soundfile.__libsndfile_version__}
+    if festival:
+        tools["festival"] = subprocess.run(["festival", "--version"], capture_output=True, text=True).stdout.strip()
+    return tools
 
 
 # ------------------------------------------------------------------------------------------ idempotence
