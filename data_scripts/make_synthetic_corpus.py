@@ -26,8 +26,8 @@ of minutes. ``train_text.txt`` always lists the train sentences.
 ``--festival-train N`` adds N train utterances from three Festival voices (``ked_diphone``, ``kal_diphone``,
 ``cmu_us_slt_arctic_hts``), train sentences spoken again, dressed the same way: voices of other synthesis methods
 (diphone concatenation, HMM) that help a model generalise to voices it never heard (in an experiment with 2,100 of
-them: DeepSpeech's greedy CER on the test split 18.4% -> 16.3%). The other splits do not change: the sentences and voices
-of train, dev and test are drawn first, and only the extra utterances use Festival.
+them: DeepSpeech's greedy CER on the test split 18.4% -> 16.3%). The other splits do not change: the sentences and
+voices of train, dev and test are drawn first, and only the extra utterances use Festival.
 
 Needs the ``espeak-ng`` and ``flite`` programs (Debian/Ubuntu: ``sudo apt-get install -y espeak-ng flite``), and
 for ``--festival-train`` Festival and its voices (``sudo apt-get install -y festival festvox-kdlpc16k

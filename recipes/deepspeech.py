@@ -33,7 +33,8 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
     loader = sq.LibriSpeechDataLoader(args.data, features=sq.DeepSpeechFeatures(), label_dir=args.label_dir)
     vocabulary = sq.Vocabulary.deepspeech()
     # logits are [time, batch, symbols]; beam search with --lm or the model's own language model, else greedy
-    decoder = sq.decoder_for(vocabulary, "TBV", "greedy" if args.greedy else "auto", lm_path=args.lm, model_path=args.model)
+    decoder = sq.decoder_for(vocabulary, "TBV", "greedy" if args.greedy else "auto", lm_path=args.lm,
+                             model_path=args.model)
     # Chunks of 16 steps, LSTM state carried from chunk to chunk (state pairs found in the graph), zero per utterance.
     engine = sq.StreamingEngine({"device": "CPU"}, loader, sq.WordErrorRate(), postprocess=decoder)
     params: dict[str, object] = {"preset": args.preset, "stat_subset_size": args.subset_size}
@@ -70,7 +71,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--subset-size", type=int, default=300, help="calibration utterances")
     parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary) for beam search (default: the "
                         "model's language_model/ folder if it has one, else greedy decoding)")
-    parser.add_argument("--greedy", action="store_true", help="greedy decoding even when the model has a language model")
+    parser.add_argument("--greedy", action="store_true",
+                        help="greedy decoding even when the model has a language model")
     parser.add_argument("-o", "--output", type=Path, default=Path("speechq-out"))
     parser.add_argument("--overwrite", action="store_true", help="replace an INT8 model already in --output")
     return parser.parse_args(argv)

@@ -56,11 +56,13 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     SHIPPED.check_model(model.model, str(args.model))  # inputs and vocabulary size, before any inference
     check_output(args.output, [name], args.overwrite)  # refuse now, not after minutes of work
     language_model = sq.find_language_model(args.model)  # the language_model/ folder beside the model, if any
-    companions = [(folder / "vocab.json", "")] + [(p, "language_model") for p in (language_model.files if language_model else ())]
+    companions = [(folder / "vocab.json", "")]
+    companions += [(p, "language_model") for p in (language_model.files if language_model else ())]
     check_companion_files(companions, args.output, args.overwrite)  # and a different vocab.json or LM there
     loader = sq.LibriSpeechDataLoader(args.data, features=sq.Wav2Vec2Features(), label_dir=args.label_dir)
     # logits are [batch, time, symbols]; beam search with --lm or the model's own language model, else greedy
-    decoder = sq.decoder_for(vocabulary, "BTV", "greedy" if args.greedy else "auto", lm_path=args.lm, model_path=args.model)
+    decoder = sq.decoder_for(vocabulary, "BTV", "greedy" if args.greedy else "auto", lm_path=args.lm,
+                             model_path=args.model)
     # Whole utterances; longer than 20 s: windows with 2 s of context each side, whose centre frames are joined.
     engine = sq.WindowedEngine({"device": "CPU"}, loader, sq.WordErrorRate(), postprocess=decoder)
     # The recipe's defaults: transformer model type, asymmetric activations (mixed), SmoothQuant on the feature
@@ -108,7 +110,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help=f"leave the first {ENCODER_CONVOLUTIONS_KEPT} feature-encoder convolutions in FP32")
     parser.add_argument("--lm", type=Path, help="KenLM model (ARPA or binary) for beam search (default: the "
                         "model's language_model/ folder if it has one, else greedy decoding)")
-    parser.add_argument("--greedy", action="store_true", help="greedy decoding even when the model has a language model")
+    parser.add_argument("--greedy", action="store_true",
+                        help="greedy decoding even when the model has a language model")
     parser.add_argument("-o", "--output", type=Path, default=Path("speechq-out"))
     parser.add_argument("--overwrite", action="store_true", help="replace an INT8 model already in --output")
     return parser.parse_args(argv)

@@ -205,7 +205,8 @@ def agreement_reference(engine: IEEngine, reference: CompressedModel, loader: Da
     texts = agreement.texts
     metric = error_rates(unit)
     metric.update(list(texts.values()), [SpeechAnnotation(uid, text) for uid, text in texts.items()])
-    return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), _audio_seconds(agreement), wall)
+    return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), _audio_seconds(agreement), wall,
+                                 _decoding(engine))
 
 
 def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "auto", lm_path: str | Path | None = None,
@@ -258,9 +259,13 @@ def evaluate_model(engine: IEEngine, model: CompressedModel, label: str, print_p
     start = time.perf_counter()
     metrics, _ = engine.predict(print_progress=print_progress)
     wall = time.perf_counter() - start
-    decoding = str(getattr(getattr(engine, "postprocess", None), "description", ""))
     return Evaluation(label, dict(metrics or {}), len(engine.data_loader), _audio_seconds(engine.data_loader), wall,
-                      decoding)
+                      _decoding(engine))
+
+
+def _decoding(engine: IEEngine) -> str:
+    """How ``engine`` decodes its outputs (its postprocess decoder's ``description``); empty when it does not say."""
+    return str(getattr(getattr(engine, "postprocess", None), "description", ""))
 
 
 def weight_bytes(model: CompressedModel) -> int:
@@ -317,8 +322,8 @@ def quantize_and_compare(
     check_companion_files(companions, Path(output_dir), overwrite)
     loader = make_loader(spec, data, label_dir, labelled=not agreement)
     vocabulary = spec.vocabulary_for(model_path)
-    engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path, model_path=model_path), error_rates(spec.unit),
-                         engine_config)
+    engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path, model_path=model_path),
+                         error_rates(spec.unit), engine_config)
     fp32: Evaluation | None = None
     if agreement:  # the pass that makes the references is FP32's evaluation
         loader, fp32 = agreement_reference(engine, model, loader, spec.unit, "FP32", print_progress)

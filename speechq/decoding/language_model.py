@@ -110,7 +110,8 @@ def read_language_model_folder(folder: str | Path) -> LanguageModelFolder:
     try:
         attrs = json.loads(attrs_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise ConfigError(f"{folder}: a language model folder needs {ATTRS_FILE} (alpha, beta, unk_score_offset)") from None
+        raise ConfigError(
+            f"{folder}: a language model folder needs {ATTRS_FILE} (alpha, beta, unk_score_offset)") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise ConfigError(f"{attrs_path}: cannot read it ({error})") from error
     if not isinstance(attrs, dict):
