@@ -44,11 +44,18 @@ def test_every_size_and_algorithm_ran_and_was_measured(tiny: tuple[dict[str, Any
 
 def test_accuracy_aware_ranked_and_said_what_it_reverted(tiny: tuple[dict[str, Any], str, Path]) -> None:
     summary, _, _ = tiny
+    ranked = 0
     for row in (r for r in summary["rows"] if r["algorithm"] == "AccuracyAwareQuantization"):
-        # maximal_drop 0 on a model that drifts under the performance preset: one revert, said by name
+        # maximal_drop 0 on a model that drifts under the performance preset: ranking and a revert, said by name;
+        # on a few utterances INT8 may not change a word (seen with 2 on an AVX-512 VNNI CPU): nothing to revert
         assert row["int8_wer_vs_fp32"] is not None
         assert isinstance(row["reverted_layers"], list) and row["reached"] in (True, False)
-        assert any("rank" in message.lower() for _, message in row["events"]), row["events"][:20]
+        if any("rank" in message.lower() for _, message in row["events"]):
+            ranked += 1
+            assert row["reverted_layers"], row["events"][-8:]
+        else:
+            assert row["reached"] and row["int8_wer_vs_fp32"] == 0 and not row["reverted_layers"], row
+    assert ranked, "no calibration size made accuracy-aware quantization rank layers"
     default = [r for r in summary["rows"] if r["algorithm"] == "DefaultQuantization"]
     assert all(r["reverted_layers"] is None for r in default)
 
