@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import speechq as sq
 from speechq.model import check_output
@@ -26,7 +27,7 @@ from speechq.workflows import agreement_loader, error_rates, make_decoder, make_
 from speechq.zoo import ctc_recipe
 
 
-def quantize(args: argparse.Namespace) -> dict[str, float]:
+def quantize(args: argparse.Namespace) -> dict[str, Any]:
     # Reads the model's inputs and outputs and the vocabulary; refuses what does not fit before any inference.
     spec = ctc_recipe(args.model, args.vocab, blank=args.blank, unit=args.unit, normalize_waveform=args.normalize_waveform)
     model = sq.load_model(args.model)
@@ -43,21 +44,24 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
     pipeline = sq.create_pipeline([{"name": name, "params": params}], engine)
 
     metric = "wer" if spec.unit == "word" else "ter"
+    [rate] = [m for m in engine.metric.metrics if m.name == metric]  # its per-utterance edits: for the bootstrap
     fp32 = pipeline.evaluate(model)[metric]
+    fp32_counts = rate.result
     int8_model = pipeline.run(model)
     sq.compress_model_weights(int8_model)
     int8 = pipeline.evaluate(int8_model)[metric]
+    change = sq.rate_change(fp32_counts, rate.result)  # INT8 - FP32, 95% interval over the utterances
     sq.save_model(int8_model, args.output, model_name=args.model.stem, overwrite=args.overwrite)
 
     print(f"FP32 {metric.upper()} {100 * fp32:.2f}%  INT8 {metric.upper()} {100 * int8:.2f}%  "
-          f"({100 * (int8 - fp32):+.2f} points)")
+          f"(INT8 - FP32: {change.describe()})")
     for part in getattr(pipeline.algorithms[0], "front_end", []):
         print(f"kept in FP32 by default: {part.describe()}")
     result = getattr(pipeline.algorithms[0], "result", None)
     if result is not None:
         print(f"layers put back in FP32: {', '.join(result.reverted_layers) or 'none'}")
     print(f"INT8 model: {Path(args.output) / args.model.stem}.xml")
-    return {"fp32": fp32, "int8": int8}
+    return {"fp32": fp32, "int8": int8, "change": change}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

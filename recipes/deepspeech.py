@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import Any
 
 import speechq as sq
 from speechq.model import check_companion_files, check_output, save_companion_files
@@ -24,7 +25,7 @@ from speechq.zoo import get_recipe
 SHIPPED = get_recipe("deepspeech")
 
 
-def quantize(args: argparse.Namespace) -> dict[str, float]:
+def quantize(args: argparse.Namespace) -> dict[str, Any]:
     model = sq.load_model(args.model)
     check_output(args.output, [Path(args.model).stem], args.overwrite)  # refuse now, not after minutes of work
     language_model = sq.find_language_model(args.model)  # the language_model/ folder beside the model, if any
@@ -36,7 +37,8 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
     decoder = sq.decoder_for(vocabulary, "TBV", "greedy" if args.greedy else "auto", lm_path=args.lm,
                              model_path=args.model)
     # Chunks of 16 steps, LSTM state carried from chunk to chunk (state pairs found in the graph), zero per utterance.
-    engine = sq.StreamingEngine({"device": "CPU"}, loader, sq.WordErrorRate(), postprocess=decoder)
+    wer = sq.WordErrorRate()
+    engine = sq.StreamingEngine({"device": "CPU"}, loader, wer, postprocess=decoder)
     params: dict[str, object] = {"preset": args.preset, "stat_subset_size": args.subset_size}
     if args.algorithm == "accuracy-aware":
         params.update(maximal_drop=args.max_drop, drop_type="absolute")
@@ -44,19 +46,21 @@ def quantize(args: argparse.Namespace) -> dict[str, float]:
     pipeline = sq.create_pipeline([{"name": name, "params": params}], engine)
 
     fp32_wer = pipeline.evaluate(model)["wer"]
+    fp32_counts = wer.result  # every utterance's edits, for the paired bootstrap below
     int8 = pipeline.run(model)
     sq.compress_model_weights(int8)
     int8_wer = pipeline.evaluate(int8)["wer"]
+    change = sq.rate_change(fp32_counts, wer.result)  # INT8 - FP32, 95% interval over the utterances
     sq.save_model(int8, args.output, model_name=Path(args.model).stem, overwrite=args.overwrite)
     save_companion_files(companions, args.output)  # speechq decodes the INT8 model with it too
 
-    print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  ({100 * (int8_wer - fp32_wer):+.2f} points)")
+    print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  (INT8 - FP32: {change.describe()})")
     print(f"decoding: {decoder.description}")
     result = getattr(pipeline.algorithms[0], "result", None)
     if result is not None:
         print(f"layers kept in FP32: {', '.join(result.reverted_layers) or 'none'}")
     print(f"INT8 model: {Path(args.output) / Path(args.model).stem}.xml")
-    return {"fp32_wer": fp32_wer, "int8_wer": int8_wer}
+    return {"fp32_wer": fp32_wer, "int8_wer": int8_wer, "change": change}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

@@ -64,7 +64,8 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     decoder = sq.decoder_for(vocabulary, "BTV", "greedy" if args.greedy else "auto", lm_path=args.lm,
                              model_path=args.model)
     # Whole utterances; longer than 20 s: windows with 2 s of context each side, whose centre frames are joined.
-    engine = sq.WindowedEngine({"device": "CPU"}, loader, sq.WordErrorRate(), postprocess=decoder)
+    wer = sq.WordErrorRate()
+    engine = sq.WindowedEngine({"device": "CPU"}, loader, wer, postprocess=decoder)
     # The recipe's defaults: transformer model type, asymmetric activations (mixed), SmoothQuant on the feature
     # encoder's convolutions; the first convolution (on the raw waveform) stays FP32.
     params: dict[str, object] = {**SHIPPED.quantization_defaults, "stat_subset_size": args.subset_size}
@@ -78,20 +79,22 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     pipeline = sq.create_pipeline([{"name": algorithm, "params": params}], engine)
 
     fp32_wer = pipeline.evaluate(model)["wer"]
+    fp32_counts = wer.result  # every utterance's edits, for the paired bootstrap below
     int8 = pipeline.run(model)
     sq.compress_model_weights(int8)
     int8_wer = pipeline.evaluate(int8)["wer"]
+    change = sq.rate_change(fp32_counts, wer.result)  # INT8 - FP32, 95% interval over the utterances
     sq.save_model(int8, args.output, model_name=name, overwrite=args.overwrite)
     save_companion_files(companions, args.output)  # speechq finds them beside the INT8 model
 
-    print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  ({100 * (int8_wer - fp32_wer):+.2f} points)")
+    print(f"FP32 WER {100 * fp32_wer:.2f}%  INT8 WER {100 * int8_wer:.2f}%  (INT8 - FP32: {change.describe()})")
     print(f"decoding: {decoder.description}")
     result = getattr(pipeline.algorithms[0], "result", None)  # accuracy-aware: what it reverted
     reverted = list(result.reverted_layers) if result is not None else []
     if result is not None:
         print(f"layers kept in FP32: {', '.join(reverted) or 'none'}")
     print(f"INT8 model: {args.output / name}.xml")
-    return {"fp32_wer": fp32_wer, "int8_wer": int8_wer, "reverted_layers": reverted}
+    return {"fp32_wer": fp32_wer, "int8_wer": int8_wer, "change": change, "reverted_layers": reverted}
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:

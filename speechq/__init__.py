@@ -50,9 +50,11 @@ from speechq.features import (
 from speechq.metrics import (
     CharErrorRate,
     ErrorRates,
+    RateChange,
     TokenErrorRate,
     WordErrorRate,
     char_error_rate,
+    rate_change,
     token_error_rate,
     word_error_rate,
 )
@@ -87,6 +89,7 @@ __all__ = [
     "ModelError",
     "OutputError",
     "Pipeline",
+    "RateChange",
     "Sample",
     "Sampler",
     "SpeechAnnotation",
@@ -112,6 +115,7 @@ __all__ = [
     "load_model",
     "make_stateful",
     "prepare_librispeech",
+    "rate_change",
     "read_audio",
     "save_model",
     "token_error_rate",

@@ -7,10 +7,11 @@ import json
 import math
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from speechq.algorithms.sensitivity import Sensitivity
-from speechq.workflows import BenchmarkResult, Evaluation, QuantizeResult, summarise_latency
+from speechq.metrics import RateChange
+from speechq.workflows import BenchmarkResult, Evaluation, QuantizeResult, rate_changes, summarise_latency
 
 __all__ = ["benchmark_markdown", "evaluations_markdown", "quantize_markdown", "sensitivity_markdown", "to_json",
            "write_report"]
@@ -34,7 +35,19 @@ def _rate_names(evaluations: list[Evaluation]) -> list[str]:
 
 
 def evaluations_markdown(evaluations: list[Evaluation]) -> str:
-    """A table of error rates (WER and CER, or TER) and real-time factor, one row per model."""
+    """A table of error rates (WER and CER, or TER) and real-time factor, one row per model; with several models
+    scored on the same utterances, each one's change against the first, with a paired-bootstrap interval."""
+    lines = _evaluation_table(evaluations)
+    first, names = (evaluations[0] if evaluations else None), _rate_names(evaluations)
+    others = [e for e in evaluations[1:] if first is not None and e.utterances == first.utterances]
+    if first is not None and first.error_counts and others:
+        lines += ["", f"Against {first.label}, on the same utterances:"]
+        for e in others:
+            lines += _change_lines(e.label, rate_changes(first, e), names)
+    return "\n".join(lines)
+
+
+def _evaluation_table(evaluations: list[Evaluation]) -> list[str]:
     names = _rate_names(evaluations)
     rows = [f"| model | {' | '.join(n.upper() for n in names)} | utterances | audio (s) | real-time factor |",
             "|---|" + "---|" * len(names) + "---|---|---|"]
@@ -44,7 +57,11 @@ def evaluations_markdown(evaluations: list[Evaluation]) -> str:
     decodings = list(dict.fromkeys(e.decoding for e in evaluations if e.decoding))
     if decodings:
         rows += ["", f"Decoding: {'; '.join(decodings)}"]
-    return "\n".join(rows)
+    return rows
+
+
+def _change_lines(label: str, changes: Mapping[str, RateChange], names: list[str]) -> list[str]:
+    return [f"- {label}: {name.upper()} {changes[name].describe()}" for name in names if name in changes]
 
 
 def quantize_markdown(result: QuantizeResult) -> str:
@@ -52,10 +69,13 @@ def quantize_markdown(result: QuantizeResult) -> str:
     lines = [f"## {result.recipe}: {result.algorithm}", ""]
     if result.reference != "transcripts":
         lines += [f"Error rates against the {result.reference} (agreement: FP32 scores 0).", ""]
-    lines.append(evaluations_markdown([result.fp32, result.int8]))
-    rate = _rate_names([result.fp32, result.int8])[0]
-    delta = result.int8.metrics.get(rate, math.nan) - result.fp32.metrics.get(rate, math.nan)
-    lines += ["", f"{rate.upper()} change INT8 - FP32: {100 * delta:+.2f} percentage points", ""]
+    lines += _evaluation_table([result.fp32, result.int8])
+    names = _rate_names([result.fp32, result.int8])
+    if result.changes:
+        lines += ["", "INT8 - FP32, on the same utterances:", *_change_lines("INT8", result.changes, names), ""]
+    else:
+        delta = result.int8.metrics.get(names[0], math.nan) - result.fp32.metrics.get(names[0], math.nan)
+        lines += ["", f"{names[0].upper()} change INT8 - FP32: {100 * delta:+.2f} percentage points", ""]
     lines += [
         "| weights | size |", "|---|---|",
         f"| FP32 | {_megabytes(result.fp32_weight_bytes)} |",

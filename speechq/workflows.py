@@ -28,6 +28,8 @@ from speechq.benchmark import Latency, measure_latency
 from speechq.constants import DEFAULT_STAT_SUBSET_SIZE, SAMPLE_RATE_HZ
 from speechq.engines import IEEngine, StreamingEngine, WindowedEngine
 from speechq.errors import ConfigError
+from speechq.metrics import (CharErrorRate, ErrorRateMetric, ErrorRates, RateChange, TokenErrorRate, WordErrorRate,
+                             rate_change)
 from speechq.model import (CompressedModel, check_companion_files, check_output, compress_model_weights, load_model,
                            save_companion_files, save_model)
 from speechq.pipeline import create_pipeline
@@ -43,6 +45,7 @@ __all__ = [
     "make_decoder",
     "make_engine",
     "make_loader",
+    "rate_changes",
     "BenchmarkResult",
     "Throughput",
     "benchmark_models",
@@ -63,7 +66,9 @@ class Evaluation:
     Attributes:
         label: e.g. ``"FP32"``; metrics: ``{"wer": ..., "cer": ...}`` corpus-level; utterances: items scored;
         audio_seconds: their total duration; wall_seconds: evaluation time (decoding included); decoding: how
-        the outputs were decoded (the decoder's ``description``, e.g. ``"greedy"``), empty when unknown.
+        the outputs were decoded (the decoder's ``description``, e.g. ``"greedy"``), empty when unknown;
+        error_counts: for each error-rate metric, the edits and reference length of every utterance in data-set
+        order (what :func:`rate_changes` resamples), empty when the metric is not an error rate.
     """
 
     label: str
@@ -72,6 +77,7 @@ class Evaluation:
     audio_seconds: float
     wall_seconds: float
     decoding: str = ""
+    error_counts: Mapping[str, ErrorRates] = field(default_factory=dict)
 
     @property
     def real_time_factor(self) -> float:
@@ -99,6 +105,7 @@ class QuantizeResult:
     front_end: tuple[FrontEndPart, ...] = field(default_factory=tuple)  # kept FP32 by default (keep_front_end_fp32)
     sensitivity: Sensitivity | None = None  # per layer: accuracy-aware ranking, or sensitivity_subset_size
     reference: str = "transcripts"  # what error rates are measured against ("FP32 transcripts": agreement)
+    changes: Mapping[str, RateChange] = field(default_factory=dict)  # INT8 - FP32 per error rate, with intervals
 
 
 def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None = None,
@@ -206,7 +213,7 @@ def agreement_reference(engine: IEEngine, reference: CompressedModel, loader: Da
     metric = error_rates(unit)
     metric.update(list(texts.values()), [SpeechAnnotation(uid, text) for uid, text in texts.items()])
     return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), _audio_seconds(agreement), wall,
-                                 _decoding(engine))
+                                 _decoding(engine), _error_counts(metric))
 
 
 def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "auto", lm_path: str | Path | None = None,
@@ -225,8 +232,6 @@ def error_rates(unit: str = "word") -> Metric:
     Raises:
         ConfigError: another unit.
     """
-    from speechq.metrics import CharErrorRate, TokenErrorRate, WordErrorRate
-
     if unit == "word":
         return MetricGroup(WordErrorRate(), CharErrorRate())
     if unit == "token":
@@ -260,7 +265,24 @@ def evaluate_model(engine: IEEngine, model: CompressedModel, label: str, print_p
     metrics, _ = engine.predict(print_progress=print_progress)
     wall = time.perf_counter() - start
     return Evaluation(label, dict(metrics or {}), len(engine.data_loader), _audio_seconds(engine.data_loader), wall,
-                      _decoding(engine))
+                      _decoding(engine), _error_counts(engine.metric))
+
+
+def _error_counts(metric: Metric | None) -> dict[str, ErrorRates]:
+    """The counts behind each error rate of ``metric`` (an error-rate metric or a group of them), by name."""
+    parts = metric.metrics if isinstance(metric, MetricGroup) else (metric,)
+    return {part.name: part.result for part in parts if isinstance(part, ErrorRateMetric)}
+
+
+def rate_changes(before: Evaluation, after: Evaluation) -> dict[str, RateChange]:
+    """``after``'s error rates minus ``before``'s, each with a 95% paired-bootstrap interval
+    (:func:`speechq.metrics.rate_change`), for the rates both evaluations hold per-utterance counts of.
+
+    Raises:
+        DataError: the two were not scored on the same utterances.
+    """
+    return {name: rate_change(counts, after.error_counts[name])
+            for name, counts in before.error_counts.items() if name in after.error_counts}
 
 
 def _decoding(engine: IEEngine) -> str:
@@ -356,7 +378,7 @@ def quantize_and_compare(
         latency_unit="chunk" if spec.engine == "streaming" else "utterance", saved=tuple(saved), accuracy_aware=aaq,
         drift=tuple(drift), reference="FP32 transcripts" if agreement else "transcripts", front_end=front_end,
         fp32_layers_kept=tuple(layer for part in front_end for layer in part.layers),
-        sensitivity=getattr(pipeline.algorithms[0], "sensitivity", None),
+        sensitivity=getattr(pipeline.algorithms[0], "sensitivity", None), changes=rate_changes(fp32, int8),
     )
 
 

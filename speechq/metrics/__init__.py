@@ -1,4 +1,5 @@
-"""Error-rate metrics: WER, CER and token error rate (corpus-level, through jiwer), with text normalisation.
+"""Error-rate metrics: WER, CER and token error rate (corpus-level, through jiwer), with text normalisation, and
+the paired bootstrap that says whether a change of error rate is more than the luck of the utterances.
 
 Pure leaves: they import speechq.api and speechq.decoding (to decode raw outputs), never engines or OpenVINO.
 """
@@ -12,6 +13,7 @@ from speechq.metrics.error_rate import (
     word_error_rate,
 )
 from speechq.metrics.metric import CharErrorRate, ErrorRateMetric, TokenErrorRate, WordErrorRate, reference_texts
+from speechq.metrics.significance import RateChange, rate_change
 from speechq.metrics.normalize import (
     ENGLISH,
     WHITESPACE,
@@ -35,6 +37,7 @@ __all__ = [
     "ErrorRateMetric",
     "ErrorRates",
     "NormalizeApostrophes",
+    "RateChange",
     "RemovePunctuation",
     "Strip",
     "TextTransform",
@@ -43,6 +46,7 @@ __all__ = [
     "WordErrorRate",
     "apply_transform",
     "char_error_rate",
+    "rate_change",
     "error_rates",
     "reference_texts",
     "token_error_rate",

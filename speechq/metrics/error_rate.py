@@ -45,6 +45,9 @@ class ErrorRates:
         unit: ``"word"``, ``"char"`` or ``"token"``.
         hits, substitutions, deletions, insertions: totals over the utterances (from jiwer's alignment).
         per_utterance: each utterance's rate, ``edits / max(1, reference length)``, in input order.
+        per_utterance_edits, per_utterance_lengths: each utterance's edits and reference length, in input order
+            (what a corpus rate over any subset or resample of the utterances is computed from; see
+            :func:`speechq.metrics.rate_change`).
     """
 
     unit: str
@@ -53,6 +56,8 @@ class ErrorRates:
     deletions: int
     insertions: int
     per_utterance: tuple[float, ...]
+    per_utterance_edits: tuple[int, ...] = ()
+    per_utterance_lengths: tuple[int, ...] = ()
 
     @classmethod
     def empty(cls, unit: str) -> ErrorRates:
@@ -105,6 +110,8 @@ class ErrorRates:
             self.deletions + other.deletions,
             self.insertions + other.insertions,
             self.per_utterance + other.per_utterance,
+            self.per_utterance_edits + other.per_utterance_edits,
+            self.per_utterance_lengths + other.per_utterance_lengths,
         )
 
 
@@ -147,6 +154,8 @@ def error_rates(
         deletions=sum(c[2] for c in counts),
         insertions=sum(c[3] for c in counts),
         per_utterance=per_utterance,
+        per_utterance_edits=tuple(s + d + i for _, s, d, i in counts),
+        per_utterance_lengths=tuple(h + s + d for h, s, d, _ in counts),
     )
 
 

@@ -1,6 +1,7 @@
 """The README's main job end to end: quantize the shipped DeepSpeech-architecture model on the shipped data."""
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -44,6 +45,10 @@ def test_int8_keeps_wer_within_one_point_and_is_smaller(quantized):
     # 58 utterances (about 350 words) are a noisy sample: measured +1.14 points here for +0.20 on the 500 of the
     # held-out test split, and -0.29 here for +1.28 there with another preset; the criterion is checked on the 500 below
     assert abs(int8["wer"] - fp32["wer"]) <= 0.03
+    for rate in ("wer", "cer"):  # the change with its paired-bootstrap interval over the same 58 utterances
+        change = report["changes"][rate]
+        assert (change["before"], change["after"], change["utterances"]) == (fp32[rate], int8[rate], 58)
+        assert change["low"] <= int8[rate] - fp32[rate] <= change["high"] and change["confidence"] == 0.95
     assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
     assert {lat["label"] for lat in report["latencies"]} == {"FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"}
     assert (out / "model.xml").exists() and (out / "model.bin").exists()
@@ -73,6 +78,9 @@ def test_report_holds_json_markdown_and_plots(quantized):
     assert json.loads((folder / "report.json").read_text()) == report
     markdown = (folder / "report.md").read_text()
     assert "| FP32 |" in markdown and "| INT8 |" in markdown and "latency per chunk" in markdown
+    wer = report["changes"]["wer"]
+    assert (f"- INT8: WER {100 * (wer['after'] - wer['before']):+.2f} percentage points (95% paired-bootstrap "
+            f"interval {100 * wer['low']:+.2f} to {100 * wer['high']:+.2f}, 58 utterances)") in markdown
     for name in ("error_rates.png", "latency.png"):
         with Image.open(folder / name) as image:
             assert image.format == "PNG" and image.size[0] > 300 and image.size[1] > 150
@@ -153,6 +161,8 @@ def test_recipe_quantizes_the_shipped_model(tmp_path):
     first = done.stdout.splitlines()[0].split()
     fp32, int8 = float(first[2].rstrip("%")), float(first[5].rstrip("%"))
     assert fp32 < 50 and abs(int8 - fp32) <= 2.0
+    assert re.search(r"\(INT8 - FP32: [+-]\d+\.\d\d percentage points \(95% paired-bootstrap interval [+-]\d+\.\d\d to "
+                     r"[+-]\d+\.\d\d, 58 utterances\)\)", first_line := done.stdout.splitlines()[0]), first_line
     assert (tmp_path / "model.xml").exists() and (tmp_path / "model.bin").exists()
     again = subprocess.run([sys.executable, str(recipe), "-o", str(tmp_path), "--subset-size", "20"],
                            capture_output=True, text=True, timeout=1200)

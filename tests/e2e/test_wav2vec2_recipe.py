@@ -48,6 +48,9 @@ def test_recipe_keeps_int8_wer_within_one_point(recipe_run: tuple[Path, dict[str
     out, result = recipe_run
     assert 0 <= result["fp32_wer"] < 0.55  # greedy WER 48.00% measured: a model that recognises the speech
     assert result["int8_wer"] - result["fp32_wer"] <= MAX_WER_INCREASE
+    change = result["change"]  # the paired bootstrap over the 58 utterances the recipe scored
+    assert (change.before, change.after, change.utterances) == (result["fp32_wer"], result["int8_wer"], 58)
+    assert change.low <= change.change <= change.high
     assert (out / "model.xml").exists() and (out / "vocab.json").read_bytes() == (SPEC.default_model.parent / "vocab.json").read_bytes()
 
 

@@ -212,7 +212,10 @@ def test_recipe_script_quantizes_an_onnx_model(tmp_path, models, few_utterances,
     result = recipe.quantize(recipe.parse_args(["-m", str(models["onnx"]), "--vocab", str(models["tokens"]),
                                                 "--blank", "28", "-d", str(few_utterances), "-o", str(tmp_path)]))
     printed = capsys.readouterr().out
-    assert set(result) == {"fp32", "int8"} and (tmp_path / "tiny_ctc_fp16.xml").exists()
+    assert set(result) == {"fp32", "int8", "change"} and (tmp_path / "tiny_ctc_fp16.xml").exists()
+    change = result["change"]  # INT8 - FP32 over the same utterances, with its interval, printed as well
+    assert (change.before, change.after) == (result["fp32"], result["int8"]) and change.low <= change.change <= change.high
+    assert f"(INT8 - FP32: {change.describe()})" in printed
     assert "kept in FP32 by default: waveform convolutions from 'audio'" in printed
     assert recipe.main(["-m", str(models["onnx"]), "-d", str(few_utterances), "-o", str(tmp_path)]) == 2
     error = capsys.readouterr().err
