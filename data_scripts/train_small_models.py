@@ -61,7 +61,8 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-import build_arpa_lm  # noqa: E402  (sibling script)
+import build_arpa_lm  # noqa: E402  (sibling scripts)
+import make_synthetic_corpus  # noqa: E402
 
 from speechq import features as sq_features  # noqa: E402
 from speechq.data import Utterance, find_utterances, read_audio  # noqa: E402
@@ -611,7 +612,7 @@ def model_card(report: DeepSpeechReport) -> str:
 {architecture}
 
 {card_tail(report.data, training, "IR run chunk by chunk", report.results, report.lm, report.command,
-           " (a run takes half an hour here)")}"""
+           f" (a run takes {report.train_seconds / 60:.0f} minutes here)")}"""
 
 
 # ---------------------------------------------------------------------------------------------------------- main
@@ -833,6 +834,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.out = Path("/work/conformer_small") if args.model == "conformer" else Path(f"speechq/zoo/{args.model}_small")
     given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--reuse-training"]
     args.command = "python data_scripts/train_small_models.py " + " ".join(given)
+    if (args.corpus / "corpus.json").is_file():  # the model card's Reproduce block: the corpus, then the training
+        args.command = f"{make_synthetic_corpus.rebuild_command(args.corpus)}\n{args.command}"
     if args.lm_text is None and not args.no_lm:
         args.lm_text = args.corpus / "train_text.txt"
     if args.no_lm:

@@ -100,6 +100,21 @@ def test_one_split_alone_is_the_same_files_as_in_the_whole_corpus(script: Module
         script.build(settings, alone)  # the whole corpus is another corpus
 
 
+def test_rebuild_command_builds_the_same_corpus(script: ModuleType, tmp_path: Path) -> None:
+    """What a model card states under Reproduce: the command its corpus.json gives makes the same files."""
+    first = tmp_path / "first"
+    script.build(script.Settings(train=12, dev=3, test=6, seed=5, splits=("test",)), first, workers=1)
+    command = script.rebuild_command(first)
+    assert command == (f"python data_scripts/make_synthetic_corpus.py --out {first} --train 12 --dev 3 --test 6 "
+                       "--seed 5 --splits test")
+    argv = command.split()[2:]
+    argv[argv.index("--out") + 1] = str(tmp_path / "again")
+    assert script.main(argv) == 0
+    assert _digest(tmp_path / "again") == _digest(first)
+    with pytest.raises(SystemExit, match="holds no finished corpus"):
+        script.rebuild_command(tmp_path)
+
+
 def _festival_installed(script: ModuleType) -> bool:
     try:
         script.check_tools(festival=True)

@@ -5,6 +5,7 @@ speechq command."""
 from __future__ import annotations
 
 import json
+import re
 import string
 from pathlib import Path
 
@@ -237,8 +238,8 @@ def deepspeech_waveform(models) -> Path:
 def test_accuracy_aware_reaches_the_target_on_agreement_without_naming_layers(tmp_path, models, deepspeech_waveform,
                                                                               capsys):
     """Unlabelled audio, no layer named: the front end stays FP32 by default, then accuracy-aware quantization puts
-    back what the agreement with FP32 asks for (measured: all INT8 but the front end 3.06% WER against FP32's
-    transcripts; 1.95% after reverting two layers)."""
+    back what the agreement with FP32 asks for (measured: 2.27% WER against FP32's transcripts after reverting the
+    LSTM, layer_5 and layer_3)."""
     recipe = _recipe_module()
     args = ["-m", str(deepspeech_waveform), "--vocab", str(models["tokens"]), "-d", str(SHIPPED_UTTERANCES),
             "--agreement", "-a", "accuracy-aware", "--max-drop", "0.025", "-o", str(tmp_path)]
@@ -246,7 +247,8 @@ def test_accuracy_aware_reaches_the_target_on_agreement_without_naming_layers(tm
     printed = capsys.readouterr().out
     assert result["fp32"] == 0.0 and result["int8"] <= 0.025
     assert "kept in FP32 by default: spectral front end from 'front_end/log'" in printed
-    assert "layers put back in FP32: layer" in printed  # the default alone was further than 2.5% from FP32
+    # the default alone was further than 2.5% from FP32: some layers went back, named
+    assert re.search(r"^layers put back in FP32: (?!none)\S", printed, re.MULTILINE), printed
 
 
 def test_json_output_stays_clean_when_layers_are_kept_fp32(tmp_path, models, few_utterances):
