@@ -44,10 +44,9 @@ class ErrorRates:
     Attributes:
         unit: ``"word"``, ``"char"`` or ``"token"``.
         hits, substitutions, deletions, insertions: totals over the utterances (from jiwer's alignment).
-        per_utterance: each utterance's rate, ``edits / max(1, reference length)``, in input order.
         per_utterance_edits, per_utterance_lengths: each utterance's edits and reference length, in input order
             (what a corpus rate over any subset or resample of the utterances is computed from; see
-            :func:`speechq.metrics.rate_change`).
+            :func:`speechq.metrics.rate_change`); ``per_utterance`` gives each utterance's rate.
     """
 
     unit: str
@@ -55,18 +54,22 @@ class ErrorRates:
     substitutions: int
     deletions: int
     insertions: int
-    per_utterance: tuple[float, ...]
-    per_utterance_edits: tuple[int, ...] = ()
-    per_utterance_lengths: tuple[int, ...] = ()
+    per_utterance_edits: tuple[int, ...]
+    per_utterance_lengths: tuple[int, ...]
 
     @classmethod
     def empty(cls, unit: str) -> ErrorRates:
         """No utterances yet (rates are NaN)."""
-        return cls(unit, 0, 0, 0, 0, ())
+        return cls(unit, 0, 0, 0, 0, (), ())
+
+    @property
+    def per_utterance(self) -> tuple[float, ...]:
+        """Each utterance's rate, ``edits / max(1, reference length)``, in input order."""
+        return tuple(e / max(1, n) for e, n in zip(self.per_utterance_edits, self.per_utterance_lengths))
 
     @property
     def utterances(self) -> int:
-        return len(self.per_utterance)
+        return len(self.per_utterance_edits)
 
     @property
     def edits(self) -> int:
@@ -86,19 +89,19 @@ class ErrorRates:
     @property
     def corpus_rate(self) -> float:
         """Total edits / total reference length (``max(1, .)``); NaN without utterances. The reported figure."""
-        if not self.per_utterance:
+        if not self.per_utterance_edits:
             return math.nan
         return self.edits / max(1, self.reference_length)
 
     @property
     def utterance_mean(self) -> float:
         """Mean of the per-utterance rates (NOT the corpus figure); NaN without utterances."""
-        if not self.per_utterance:
+        if not self.per_utterance_edits:
             return math.nan
         return math.fsum(self.per_utterance) / len(self.per_utterance)
 
     def __add__(self, other: ErrorRates) -> ErrorRates:
-        """Both sets together (counts summed, per-utterance rates concatenated)."""
+        """Both sets together (counts summed, per-utterance counts concatenated)."""
         if not isinstance(other, ErrorRates):
             return NotImplemented
         if other.unit != self.unit:
@@ -109,7 +112,6 @@ class ErrorRates:
             self.substitutions + other.substitutions,
             self.deletions + other.deletions,
             self.insertions + other.insertions,
-            self.per_utterance + other.per_utterance,
             self.per_utterance_edits + other.per_utterance_edits,
             self.per_utterance_lengths + other.per_utterance_lengths,
         )
@@ -146,14 +148,12 @@ def error_rates(
     refs, hyps = apply_transform(normalize, refs), apply_transform(normalize, hyps)
     output: Any = jiwer.process_characters(refs, hyps) if unit == "char" else jiwer.process_words(refs, hyps)
     counts = [_alignment_counts(alignment) for alignment in output.alignments]
-    per_utterance = tuple((s + d + i) / max(1, h + s + d) for h, s, d, i in counts)
     return ErrorRates(
         unit,
         hits=sum(c[0] for c in counts),
         substitutions=sum(c[1] for c in counts),
         deletions=sum(c[2] for c in counts),
         insertions=sum(c[3] for c in counts),
-        per_utterance=per_utterance,
         per_utterance_edits=tuple(s + d + i for _, s, d, i in counts),
         per_utterance_lengths=tuple(h + s + d for h, s, d, _ in counts),
     )

@@ -71,7 +71,7 @@ def rate_change(before: ErrorRates, after: ErrorRates, confidence: float = 0.95,
     Raises:
         ConfigError: ``confidence`` or ``resamples`` out of range.
         DataError: different units, different numbers of utterances, different reference lengths (not the same
-            utterances), no utterances, or counts without per-utterance edits.
+            utterances), or no utterances.
     """
     if not 0.0 < confidence < 1.0:
         raise ConfigError(f"confidence must be between 0 and 1 (e.g. 0.95), got {confidence!r}")
@@ -84,10 +84,6 @@ def rate_change(before: ErrorRates, after: ErrorRates, confidence: float = 0.95,
                         "a paired comparison needs the same utterances")
     if before.utterances == 0:
         raise DataError("no utterances to compare")
-    for name, rates in (("before", before), ("after", after)):
-        if len(rates.per_utterance_edits) != rates.utterances or len(rates.per_utterance_lengths) != rates.utterances:
-            raise DataError(f"the {name} error rates have no per-utterance edit counts (build them with "
-                            "speechq.metrics.error_rates)")
     lengths = np.asarray(before.per_utterance_lengths, dtype=np.int64)
     mismatch = np.flatnonzero(lengths != np.asarray(after.per_utterance_lengths, dtype=np.int64))
     if mismatch.size:
