@@ -39,12 +39,35 @@ def evaluations_markdown(evaluations: list[Evaluation]) -> str:
     scored on the same utterances, each one's change against the first, with a paired-bootstrap interval."""
     lines = _evaluation_table(evaluations)
     first, names = (evaluations[0] if evaluations else None), _rate_names(evaluations)
-    others = [e for e in evaluations[1:] if first is not None and e.utterances == first.utterances]
+    others = [e for e in evaluations[1:] if first is not None and _same_utterances(first, e)]
     if first is not None and first.error_counts and others:
         lines += ["", f"Against {first.label}, on the same utterances:"]
         for e in others:
             lines += _change_lines(e.label, rate_changes(first, e), names)
+    if any(e.speakers for e in evaluations):
+        lines += ["", *_speaker_table([e for e in evaluations if e.speakers], names)]
     return "\n".join(lines)
+
+
+def _same_utterances(a: Evaluation, b: Evaluation) -> bool:
+    """Whether two evaluations scored the same utterances (by id where both name them, else by count)."""
+    if a.utterance_ids and b.utterance_ids:
+        return a.utterance_ids == b.utterance_ids
+    return a.utterances == b.utterances
+
+
+def _speaker_table(evaluations: list[Evaluation], names: list[str]) -> list[str]:
+    """Per speaker: utterances, then each model's error rates (columns headed by the model's label)."""
+    several = len(evaluations) > 1
+    heads = [f"{n.upper()} {e.label}" if several else n.upper() for e in evaluations for n in names]
+    rows = ["By speaker:", "", f"| speaker | utterances | {' | '.join(heads)} |", "|---|---|" + "---|" * len(heads)]
+    speakers = list(dict.fromkeys(s.speaker for e in evaluations for s in e.speakers))
+    tables = [{s.speaker: s for s in e.speakers} for e in evaluations]
+    for speaker in speakers:
+        counts = {t[speaker].utterances for t in tables if speaker in t}
+        rates = [_percent(t[speaker].metrics.get(n)) if speaker in t else "" for t in tables for n in names]
+        rows.append(f"| {speaker} | {'/'.join(map(str, sorted(counts)))} | {' | '.join(rates)} |")
+    return rows
 
 
 def _evaluation_table(evaluations: list[Evaluation]) -> list[str]:

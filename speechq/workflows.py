@@ -7,11 +7,12 @@ frozen results; printing and report files are the caller's business (``speechq.r
 from __future__ import annotations
 
 import logging
+import re
 import string
 import tempfile
 import time
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -27,7 +28,8 @@ from speechq.api.sampler import IndexSampler
 from speechq.benchmark import Latency, measure_latency
 from speechq.constants import DEFAULT_STAT_SUBSET_SIZE, SAMPLE_RATE_HZ
 from speechq.engines import IEEngine, StreamingEngine, WindowedEngine
-from speechq.errors import ConfigError
+from speechq.data import speaker_of
+from speechq.errors import ConfigError, DataError
 from speechq.metrics import (CharErrorRate, ErrorRateMetric, ErrorRates, RateChange, TokenErrorRate, WordErrorRate,
                              rate_change)
 from speechq.model import (CompressedModel, check_companion_files, check_output, compress_model_weights, load_model,
@@ -38,6 +40,9 @@ from speechq.zoo.specs import RecipeSpec
 __all__ = [
     "Evaluation",
     "QuantizeResult",
+    "SpeakerRates",
+    "by_speaker",
+    "speaker_groups",
     "ChainLoader",
     "ReferenceLoader",
     "agreement_loader",
@@ -60,6 +65,16 @@ DRIFT_ITEMS = 4  # utterances whose inferences compare the saved INT8 model with
 
 
 @dataclass(frozen=True)
+class SpeakerRates:
+    """One speaker's part of an evaluation: the speaker (:func:`speechq.data.speaker_of`), how many utterances,
+    and each error rate over them, corpus-level (their edits / their reference length)."""
+
+    speaker: str
+    utterances: int
+    metrics: Mapping[str, float]
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """One model's figures on one data set.
 
@@ -68,7 +83,9 @@ class Evaluation:
         audio_seconds: their total duration; wall_seconds: evaluation time (decoding included); decoding: how
         the outputs were decoded (the decoder's ``description``, e.g. ``"greedy"``), empty when unknown;
         error_counts: for each error-rate metric, the edits and reference length of every utterance in data-set
-        order (what :func:`rate_changes` resamples), empty when the metric is not an error rate.
+        order (what :func:`rate_changes` resamples), empty when the metric is not an error rate; utterance_ids: the
+        utterances in that order (empty when the loader does not name them); speakers: each speaker's error rates,
+        when asked for (:func:`by_speaker`).
     """
 
     label: str
@@ -78,6 +95,8 @@ class Evaluation:
     wall_seconds: float
     decoding: str = ""
     error_counts: Mapping[str, ErrorRates] = field(default_factory=dict)
+    utterance_ids: tuple[str, ...] = ()
+    speakers: tuple[SpeakerRates, ...] = ()
 
     @property
     def real_time_factor(self) -> float:
@@ -212,8 +231,9 @@ def agreement_reference(engine: IEEngine, reference: CompressedModel, loader: Da
     texts = agreement.texts
     metric = error_rates(unit)
     metric.update(list(texts.values()), [SpeechAnnotation(uid, text) for uid, text in texts.items()])
-    return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), _audio_seconds(agreement), wall,
-                                 _decoding(engine), _error_counts(metric))
+    ids, seconds = _loader_facts(agreement)
+    return agreement, Evaluation(label, dict(metric.avg_value), len(agreement), seconds, wall, _decoding(engine),
+                                 _error_counts(metric), ids)
 
 
 def make_decoder(spec: RecipeSpec, vocabulary: Any, decoder: str = "auto", lm_path: str | Path | None = None,
@@ -248,12 +268,20 @@ def make_engine(spec: RecipeSpec, loader: DataLoader | None, decoder: Any, metri
 
 
 def _audio_seconds(loader: DataLoader) -> float:
+    return _loader_facts(loader)[1]
+
+
+def _loader_facts(loader: DataLoader) -> tuple[tuple[str, ...], float]:
+    """The loader's utterance ids in its order (empty when an item names none) and its seconds of audio."""
+    ids: list[str | None] = []
     samples = 0
     for index in range(len(loader)):
         item = loader[index]
         metadata = item[2] if len(item) == 3 else {}
         samples += int(metadata.get("num_samples", 0))
-    return samples / SAMPLE_RATE_HZ
+        ids.append(getattr(item[1], "utterance_id", None) or metadata.get("utterance_id"))
+    named = tuple(str(uid) for uid in ids if uid is not None)
+    return (named if len(named) == len(ids) else ()), samples / SAMPLE_RATE_HZ
 
 
 def evaluate_model(engine: IEEngine, model: CompressedModel, label: str, print_progress: bool = False) -> Evaluation:
@@ -264,8 +292,43 @@ def evaluate_model(engine: IEEngine, model: CompressedModel, label: str, print_p
     start = time.perf_counter()
     metrics, _ = engine.predict(print_progress=print_progress)
     wall = time.perf_counter() - start
-    return Evaluation(label, dict(metrics or {}), len(engine.data_loader), _audio_seconds(engine.data_loader), wall,
-                      _decoding(engine), _error_counts(engine.metric))
+    ids, seconds = _loader_facts(engine.data_loader)
+    return Evaluation(label, dict(metrics or {}), len(engine.data_loader), seconds, wall, _decoding(engine),
+                      _error_counts(engine.metric), ids)
+
+
+def speaker_groups(utterance_ids: Sequence[str]) -> dict[str, list[int]]:
+    """Each speaker's utterances (positions in ``utterance_ids``), speakers in natural order ("2" before "10").
+
+    Raises:
+        DataError: an utterance id names no speaker (:func:`speechq.data.speaker_of`: LibriSpeech ids, or audio in
+            one folder per speaker).
+    """
+    groups: dict[str, list[int]] = {}
+    for index, uid in enumerate(utterance_ids):
+        speaker = speaker_of(uid)
+        if speaker is None:
+            raise DataError(f"utterance {uid!r} names no speaker: per-speaker rates need LibriSpeech ids "
+                            "(<speaker>-<chapter>-<n>) or audio files in one folder per speaker")
+        groups.setdefault(speaker, []).append(index)
+    order = sorted(groups, key=lambda s: [int(p) if p.isdigit() else p for p in re.split(r"(\d+)", s)])
+    return {speaker: groups[speaker] for speaker in order}
+
+
+def by_speaker(evaluation: Evaluation) -> Evaluation:
+    """``evaluation`` with each speaker's error rates (``speakers``, in :func:`speaker_groups`' order).
+
+    Raises:
+        DataError: the evaluation holds no per-utterance error counts or utterance ids, or an utterance id names
+            no speaker.
+    """
+    if not evaluation.error_counts or len(evaluation.utterance_ids) != evaluation.utterances:
+        raise DataError(f"{evaluation.label}: per-speaker error rates need every utterance's id and error counts, "
+                        "which this evaluation does not hold")
+    speakers = tuple(SpeakerRates(speaker, len(positions), {name: counts.corpus_rate_of(positions)
+                                                            for name, counts in evaluation.error_counts.items()})
+                     for speaker, positions in speaker_groups(evaluation.utterance_ids).items())
+    return replace(evaluation, speakers=speakers)
 
 
 def _error_counts(metric: Metric | None) -> dict[str, ErrorRates]:
@@ -279,8 +342,13 @@ def rate_changes(before: Evaluation, after: Evaluation) -> dict[str, RateChange]
     (:func:`speechq.metrics.rate_change`), for the rates both evaluations hold per-utterance counts of.
 
     Raises:
-        DataError: the two were not scored on the same utterances.
+        DataError: the two were not scored on the same utterances (by id, where both name them).
     """
+    if before.utterance_ids and after.utterance_ids and before.utterance_ids != after.utterance_ids:
+        differ = next((a, b) for a, b in zip(before.utterance_ids + ("(none)",) * len(after.utterance_ids),
+                                             after.utterance_ids + ("(none)",) * len(before.utterance_ids)) if a != b)
+        raise DataError(f"{before.label} and {after.label} were scored on different utterances ({differ[0]!r} "
+                        f"against {differ[1]!r}); their error rates do not pair")
     return {name: rate_change(counts, after.error_counts[name])
             for name, counts in before.error_counts.items() if name in after.error_counts}
 

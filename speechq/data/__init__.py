@@ -12,6 +12,7 @@ from speechq.data.corpus import (
     find_audio_utterances,
     find_utterances,
     read_manifest,
+    speaker_of,
     write_manifest,
 )
 from speechq.data.loaders import AudioFolderDataLoader, LibriSpeechDataLoader
@@ -35,5 +36,6 @@ __all__ = [
     "prepare_librispeech",
     "read_audio",
     "read_manifest",
+    "speaker_of",
     "write_manifest",
 ]

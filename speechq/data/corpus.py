@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 from collections import defaultdict
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -27,6 +28,7 @@ __all__ = [
     "find_audio_utterances",
     "find_utterances",
     "read_manifest",
+    "speaker_of",
     "write_manifest",
 ]
 
@@ -36,6 +38,7 @@ MANIFEST_SUFFIXES = (".tsv", ".jsonl")
 _TRANS_SUFFIX = ".trans.txt"
 _DURATION_TOLERANCE_S = 0.5  # a manifest duration further than this from the file's own is an error
 _MAX_LISTED_PROBLEMS = 10
+_LIBRISPEECH_ID = re.compile(r"([^-/]+)-[^-/]+-\d+")  # <speaker>-<chapter>-<n>
 
 
 @dataclass(frozen=True)
@@ -55,6 +58,16 @@ class Utterance:
     text: str | None
     source: str
     info: AudioInfo | None = None
+
+
+def speaker_of(utterance_id: str) -> str | None:
+    """The speaker an utterance id names: ``"84"`` for LibriSpeech's ``"84-121550-0000"``; the folder for an audio
+    folder's ``"<folder>/<name>"`` (its path relative to the root, one folder per speaker); ``None`` for other ids."""
+    folder, _, name = utterance_id.rpartition("/")
+    if folder:
+        return folder
+    match = _LIBRISPEECH_ID.fullmatch(name)
+    return match.group(1) if match else None
 
 
 @dataclass(frozen=True)

@@ -93,6 +93,21 @@ class ErrorRates:
             return math.nan
         return self.edits / max(1, self.reference_length)
 
+    def corpus_rate_of(self, indices: Sequence[int]) -> float:
+        """The corpus rate of some of the utterances (positions in input order): their edits / their reference
+        length (``max(1, .)``); NaN for none.
+
+        Raises:
+            DataError: a position outside ``range(utterances)``.
+        """
+        if not indices:
+            return math.nan
+        outside = [i for i in indices if not 0 <= i < self.utterances]
+        if outside:
+            raise DataError(f"utterance positions {outside[:5]} are outside the {self.utterances} utterances scored")
+        edits = sum(self.per_utterance_edits[i] for i in indices)
+        return edits / max(1, sum(self.per_utterance_lengths[i] for i in indices))
+
     @property
     def utterance_mean(self) -> float:
         """Mean of the per-utterance rates (NOT the corpus figure); NaN without utterances."""

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from _data_helpers import WriteAudio, make_tone
 
-from speechq.data import AudioFolderDataLoader, LibriSpeechDataLoader, find_utterances
+from speechq.data import AudioFolderDataLoader, LibriSpeechDataLoader, find_utterances, speaker_of
 from speechq.errors import ConfigError, DataError
 
 ALPHABET = set("abcdefghijklmnopqrstuvwxyz' ")
@@ -242,3 +242,13 @@ def test_audio_folder_problems(tmp_path: Path, write_audio: WriteAudio, caplog: 
     (tmp_path / "empty").mkdir()
     with pytest.raises(DataError, match="empty: no audio files"):
         AudioFolderDataLoader(tmp_path / "empty")
+
+
+# ------------------------------------------------------------------------------------------------ speakers
+def test_speaker_of_the_ids_each_layout_gives(native: Path, tmp_path: Path, write_audio: WriteAudio) -> None:
+    assert [speaker_of(u.utterance_id) for u in find_utterances(native)] == ["10"] * 3  # <speaker>-<chapter>-<n>
+    for name in ("alice/a.wav", "alice/b.wav", "bob/take/c.wav", "d.wav"):
+        write_audio(f"calls/{name}", make_tone(0.2, 16_000))
+    speakers = {u.utterance_id: speaker_of(u.utterance_id) for u in AudioFolderDataLoader(tmp_path / "calls").utterances}
+    assert speakers == {"alice/a": "alice", "alice/b": "alice", "bob/take/c": "bob/take", "d": None}
+    assert [speaker_of(uid) for uid in ("84-121550", "a-b-c", "-1-2", "lecture-01")] == [None] * 4

@@ -122,6 +122,21 @@ def test_transcribe_prints_one_line_per_utterance():
     assert sum(bool(line.split("\t")[1].strip()) for line in lines) >= len(lines) * 0.9  # real text, not blanks
 
 
+def test_eval_by_speaker_gives_each_speakers_own_rates():
+    done = _speechq("eval", "--by-speaker", "--decoder", "greedy", "--json")
+    assert done.returncode == 0, done.stderr
+    [whole] = json.loads(done.stdout)
+    speakers = {s["speaker"]: s for s in whole["speakers"]}
+    assert sum(s["utterances"] for s in speakers.values()) == whole["utterances"] == len(whole["utterance_ids"])
+    assert set(speakers) == {p.name for p in SPEC.default_data.iterdir() if p.is_dir()}
+    busiest = max(speakers.values(), key=lambda s: s["utterances"])
+    done = _speechq("eval", "--decoder", "greedy", "--json", "-d", str(SPEC.default_data / busiest["speaker"]))
+    assert done.returncode == 0, done.stderr
+    [alone] = json.loads(done.stdout)  # that speaker's folder scored by itself
+    assert alone["utterances"] == busiest["utterances"] > 1
+    assert alone["metrics"] == pytest.approx(busiest["metrics"])
+
+
 def test_bad_arguments_end_in_one_line(tmp_path):
     done = _speechq("quantize", "-m", str(tmp_path / "nope.xml"), "-o", str(tmp_path / "o"))
     assert done.returncode == 2

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _cases import assert_cli_error, model_leftovers, run_cli, slow_rows
+from _cases import assert_cli_error, model_leftovers, run_cli, slow_rows, tone, write_audio
 
 import speechq as sq
 from speechq.errors import ConfigError
@@ -155,3 +155,11 @@ def test_cli_subset_size_larger_than_the_data_set_is_capped(tmp_path: Path, tiny
     assert done.returncode == 0, done.stderr
     assert "stat_subset_size 50 is larger than the data set (3 items): using all 3" in done.stderr
     assert model_leftovers(tmp_path / "out") == ["model.bin", "model.xml"]
+
+
+def test_cli_by_speaker_names_an_utterance_without_a_speaker(tmp_path: Path, tiny_ir: Path) -> None:
+    write_audio(tmp_path / "audio" / "take1.flac", tone())
+    (tmp_path / "labels").mkdir()
+    (tmp_path / "labels" / "take1.txt").write_text("A TONE", encoding="utf-8")
+    done = run_cli("eval", tiny_ir, "-d", tmp_path / "audio", "--label-dir", tmp_path / "labels", "--by-speaker")
+    assert_cli_error(done, "eval", "utterance 'take1' names no speaker", "one folder per speaker")

@@ -59,6 +59,22 @@ def test_corpus_figure_does_not_depend_on_batching(pairs, cut):
     assert split == whole
 
 
+@given(PAIRS, st.data())
+def test_rate_of_some_utterances_is_their_own_corpus_rate(pairs, data):
+    refs, hyps = [p[0] for p in pairs], [p[1] for p in pairs]
+    picked = sorted(data.draw(st.sets(st.integers(0, len(pairs) - 1), min_size=1)))
+    for measure in (word_error_rate, char_error_rate):
+        alone = measure([refs[i] for i in picked], [hyps[i] for i in picked]).corpus_rate
+        assert measure(refs, hyps).corpus_rate_of(picked) == pytest.approx(alone)
+
+
+def test_rate_of_no_or_unknown_utterances():
+    rates = word_error_rate(["a b", "c"], ["a", "c"])
+    assert math.isnan(rates.corpus_rate_of([]))
+    with pytest.raises(DataError, match=r"utterance positions \[2, -1\] are outside the 2 utterances"):
+        rates.corpus_rate_of([0, 2, -1])
+
+
 def test_edge_cases():
     empty_hypothesis = word_error_rate(["the cat sat"], [""])
     assert empty_hypothesis.deletions == 3 and empty_hypothesis.corpus_rate == 1.0
