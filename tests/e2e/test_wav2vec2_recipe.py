@@ -21,7 +21,7 @@ from speechq.zoo import get_recipe
 
 SPEC = get_recipe("wav2vec2")
 RECIPE = Path(__file__).resolve().parents[2] / "recipes" / "wav2vec2.py"
-# INT8 within 1 WER point of FP32 (measured: +0.00 on the shipped utterances, -0.33 on the 500 held-out ones)
+# INT8 within 1 WER point of FP32 (measured: +0.86 on the 58 shipped utterances, +0.58 on the 500 held-out ones)
 MAX_WER_INCREASE = 0.01
 pytestmark = pytest.mark.skipif(
     SPEC.default_model is None or not SPEC.default_model.exists(), reason="the shipped Wav2Vec2 model is not built"
@@ -46,7 +46,7 @@ def recipe_run(recipe: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.mark.slow
 def test_recipe_keeps_int8_wer_within_one_point(recipe_run: tuple[Path, dict[str, Any]]) -> None:
     out, result = recipe_run
-    assert 0 <= result["fp32_wer"] < 0.55  # greedy WER 48.00% measured: a model that recognises the speech
+    assert 0 <= result["fp32_wer"] < 0.2  # 11.71% measured (beam search with its LM): a model that recognises speech
     assert result["int8_wer"] - result["fp32_wer"] <= MAX_WER_INCREASE
     change = result["change"]  # the paired bootstrap over the 58 utterances the recipe scored
     assert (change.before, change.after, change.utterances) == (result["fp32_wer"], result["int8_wer"], 58)
@@ -65,7 +65,7 @@ def test_recipe_keeps_int8_wer_within_one_point_on_the_held_out_test_split(
     assert done.returncode == 0, done.stderr
     int8, fp32 = json.loads(done.stdout)
     assert int8["utterances"] == fp32["utterances"] == 500 and int8["decoding"] == fp32["decoding"]
-    assert 0 < fp32["metrics"]["wer"] < 0.3  # 22.03% measured
+    assert 0 < fp32["metrics"]["wer"] < 0.25  # 18.61% measured
     assert abs(int8["metrics"]["wer"] - fp32["metrics"]["wer"]) <= MAX_WER_INCREASE
 
 
@@ -90,7 +90,7 @@ def test_cli_quantize_recipe_wav2vec2(tmp_path: Path) -> None:
     report = json.loads(done.stdout)
     fp32, int8 = report["fp32"]["metrics"], report["int8"]["metrics"]
     assert report["params"]["model_type"] == "transformer"
-    assert 0 <= fp32["wer"] < 0.55 and int8["wer"] - fp32["wer"] <= MAX_WER_INCREASE
+    assert 0 <= fp32["wer"] < 0.2 and int8["wer"] - fp32["wer"] <= MAX_WER_INCREASE
     assert report["int8_weight_bytes"] < report["fp32_weight_bytes"] / 3
     done = _speechq("eval", "--recipe", "wav2vec2", "--json", str(tmp_path / "model.xml"))
     assert done.returncode == 0, done.stderr
@@ -136,12 +136,12 @@ def test_recipe_refuses_a_different_vocab_json_in_the_output_before_any_work(rec
 @pytest.mark.slow
 def test_recipe_accuracy_aware_reaches_a_tight_drop_reverting_few_layers(recipe: ModuleType,
                                                                          tmp_path: Path) -> None:
-    """--max-drop 0.001 (a third of a word on the shipped utterances): measured, one convolution of the feature
-    encoder goes back to FP32 and INT8 WER is 47.71% against 48.00%."""
+    """--max-drop 0.001 (a third of a word on the shipped utterances): measured, two convolutions of the feature
+    encoder and one attention projection go back to FP32 and INT8 WER is 11.71% against 11.71%."""
     args = recipe.parse_args(["-a", "accuracy-aware", "--max-drop", "0.001", "-o", str(tmp_path)])
     result = recipe.quantize(args)
     assert result["int8_wer"] - result["fp32_wer"] <= 0.001
     reverted = result["reverted_layers"]
-    # AVX-512 VNNI machine: one convolution reverted; AVX2 machine (7-bit weights, see nncf_backend.overflow_fix):
-    # DefaultQuantization alone is within the drop, none
+    # AVX-512 VNNI machine: three layers reverted (the first model: one convolution); the first model on an AVX2
+    # machine (7-bit weights, see nncf_backend.overflow_fix): DefaultQuantization alone was within the drop, none
     assert len(reverted) <= 3, reverted
