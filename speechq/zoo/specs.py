@@ -19,7 +19,7 @@ ZOO_DIR = Path(__file__).resolve().parent
 # inputs of the layers that do the multiply-adds (MatMul, Convolution) and leaves those of elementwise and
 # normalisation ops float (residual Adds, a GLU's Multiply, LayerNorm, GroupNorm); activations asymmetric (mixed);
 # SmoothQuant on convolutions too.
-# - Shipped Wav2Vec2 model (58 utterances, greedy WER 48.00% in FP32): plain transformer defaults +17.1 WER points;
+# - The first shipped Wav2Vec2 model (58 utterances, greedy WER 48.00% in FP32): plain transformer defaults +17.1 WER points;
 #   asymmetric activations (mixed) +2.6; mixed with SmoothQuant on the feature encoder's convolutions +0.3 at full
 #   INT8 speed (keeping convolutions FP32 instead costs the speed-up).
 # - A conformer with an in-graph log-mel front end (bench/bench_any_ctc.py; 300 dev utterances to calibrate, 500
