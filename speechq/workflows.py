@@ -12,6 +12,7 @@ import string
 import tempfile
 import time
 import unicodedata
+from itertools import zip_longest
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -345,8 +346,8 @@ def rate_changes(before: Evaluation, after: Evaluation) -> dict[str, RateChange]
         DataError: the two were not scored on the same utterances (by id, where both name them).
     """
     if before.utterance_ids and after.utterance_ids and before.utterance_ids != after.utterance_ids:
-        differ = next((a, b) for a, b in zip(before.utterance_ids + ("(none)",) * len(after.utterance_ids),
-                                             after.utterance_ids + ("(none)",) * len(before.utterance_ids)) if a != b)
+        differ = next(pair for pair in zip_longest(before.utterance_ids, after.utterance_ids, fillvalue="(none)")
+                      if pair[0] != pair[1])
         raise DataError(f"{before.label} and {after.label} were scored on different utterances ({differ[0]!r} "
                         f"against {differ[1]!r}); their error rates do not pair")
     return {name: rate_change(counts, after.error_counts[name])
