@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.util
+import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import numpy as np
@@ -14,6 +17,18 @@ import speechq as sq
 LIBRISPEECH_MINI = Path(__file__).resolve().parents[1].parent / "shared" / "librispeech-mini"
 SHIPPED_UTTERANCES = Path(__file__).resolve().parents[1] / "speechq" / "zoo" / "data" / "synthetic-test"
 CORPUS_SCRIPT = Path(__file__).resolve().parents[1] / "data_scripts" / "make_synthetic_corpus.py"
+
+
+def load_script(path: Path, name: str | None = None) -> ModuleType:
+    """A script that is no package module (``recipes/``, ``data_scripts/``, ``bench/``) imported from its file and
+    registered in ``sys.modules`` as ``name`` (default: unique to the path), so its dataclasses resolve."""
+    name = name or f"script_{path.parent.name}_{path.stem}_{abs(hash(path.resolve()))}"
+    spec = importlib.util.spec_from_file_location(name, path)
+    assert spec is not None and spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
 
 
 def build_mlp(seed: int = 0, inputs: int = 64, hidden: int = 64, classes: int = 10) -> ov.Model:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import importlib.util
 import io
 import shutil
 import subprocess
 import tarfile
 from pathlib import Path
-from types import ModuleType
 
 import pytest
+from speechq_testing import load_script
 
 REPO = Path(__file__).resolve().parents[2]
 MODULE = Path("bench") / "_peers" / "provenance.py"
@@ -27,16 +26,8 @@ def head() -> str:
     return _git("rev-parse", "--short", "HEAD").stdout.decode().strip()
 
 
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(f"provenance_{abs(hash(path))}", path)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_a_checkout_names_its_head(head: str) -> None:
-    assert _load(REPO / MODULE).source_state().startswith(head)
+    assert load_script(REPO / MODULE).source_state().startswith(head)
 
 
 def test_an_exported_snapshot_still_names_its_commit(head: str, tmp_path: Path) -> None:
@@ -47,6 +38,6 @@ def test_an_exported_snapshot_still_names_its_commit(head: str, tmp_path: Path) 
     snapshot = tmp_path / MODULE
     if subprocess.run(["git", "-C", str(tmp_path), "rev-parse"], capture_output=True).returncode == 0:
         pytest.skip(f"{tmp_path} lies inside a git work tree")
-    state = _load(snapshot).source_state()
+    state = load_script(snapshot).source_state()
     assert state.startswith(head), state
     assert "git archive" in state

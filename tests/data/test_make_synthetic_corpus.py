@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import shutil
-import sys
 from pathlib import Path
 from types import ModuleType
 
 import numpy as np
 import pytest
 import soundfile
+from speechq_testing import load_script
 
 from speechq.data import LibriSpeechDataLoader
 from speechq.features import DeepSpeechFeatures
@@ -27,12 +26,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("make_synthetic_corpus", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT, "make_synthetic_corpus")
 
 
 @pytest.fixture(scope="module")

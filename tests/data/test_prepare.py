@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import subprocess
 import sys
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile
+from speechq_testing import load_script
 
 from speechq.data import PreparedCorpus, prepare_librispeech, read_audio
 from speechq.errors import ConfigError, OutputError
@@ -51,10 +51,7 @@ def test_command_line(librispeech_mini: Path, tmp_path: Path, capsys: pytest.Cap
     done = subprocess.run([sys.executable, str(SCRIPT), *args], capture_output=True, text=True, check=True)
     assert "1 utterances (written)" in done.stdout
     assert read_audio(tmp_path / "o" / "wav" / "2033-164915-0001.wav").shape == (143_040,)
-    spec = importlib.util.spec_from_file_location("prepare_librispeech_script", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(script)
+    script = load_script(SCRIPT)
     assert script.main(args) == 0 and "already prepared" in capsys.readouterr().out
     assert script.main([str(librispeech_mini / "test-clean"), *args[1:]]) == 1
     error = capsys.readouterr().err

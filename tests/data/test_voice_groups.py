@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 from types import ModuleType
 
 import pytest
+from speechq_testing import load_script
 
 from speechq.metrics import char_error_rate, word_error_rate
 from speechq.report import to_json
@@ -21,11 +21,7 @@ IDS = ["1001-100-0000", "1002-100-0000", "1103-300-0000", "2001-100-0000", "1103
 
 @pytest.fixture(scope="module")
 def script() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("voice_groups", SCRIPT)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(SCRIPT)
 
 
 def _files(tmp_path: Path) -> tuple[Path, Path]:

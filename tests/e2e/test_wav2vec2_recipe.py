@@ -3,7 +3,6 @@ recipe's Hugging Face folder path on a small random Wav2Vec2ForCTC."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -13,6 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+from speechq_testing import load_script
 
 import speechq as sq
 from speechq.engines import runtime_layers
@@ -30,11 +30,7 @@ pytestmark = pytest.mark.skipif(
 
 @pytest.fixture(scope="module")
 def recipe() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("wav2vec2_recipe", RECIPE)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(RECIPE)
 
 
 @pytest.fixture(scope="module")

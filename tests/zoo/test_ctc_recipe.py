@@ -8,10 +8,11 @@ import json
 import re
 import string
 from pathlib import Path
+from types import ModuleType
 
 import openvino as ov
 import pytest
-from speechq_testing import SHIPPED_UTTERANCES, build_features_ctc, build_log_mel_ctc, build_mlp
+from speechq_testing import SHIPPED_UTTERANCES, build_features_ctc, build_log_mel_ctc, build_mlp, load_script
 
 import speechq as sq
 from speechq.cli import main
@@ -197,15 +198,8 @@ def test_fp16_weights_quantize_like_fp32(models, few_utterances):
     assert drifts["waveform_fp16"].agreement > 0.9
 
 
-def _recipe_module():
-    import importlib.util
-
-    path = Path(__file__).resolve().parents[2] / "recipes" / "ctc.py"
-    spec = importlib.util.spec_from_file_location("ctc_recipe_script", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def _recipe_module() -> ModuleType:
+    return load_script(Path(__file__).resolve().parents[2] / "recipes" / "ctc.py")
 
 
 def test_recipe_script_quantizes_an_onnx_model(tmp_path, models, few_utterances, capsys):
