@@ -92,7 +92,8 @@ def _parser() -> argparse.ArgumentParser:
     e.add_argument("--agreement", action="store_true",
                    help="score every model against the first one's transcripts: -d is then any folder of audio")
     e.add_argument("--by-speaker", action="store_true",
-                   help="also each speaker's WER and CER (LibriSpeech speaker ids, or audio in one folder per speaker)")
+                   help="also each speaker's WER and CER (LibriSpeech speaker ids, or audio in one folder per speaker), "
+                   "with who they are where the corpus has a SPEAKERS.TXT or speakers.tsv")
     e.add_argument("models", nargs="*", type=Path, help="model files; default: the shipped model of the recipe")
 
     t = sub.add_parser("transcribe", help="audio files or a data set to text")
@@ -195,6 +196,7 @@ def _quantize(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
+    from speechq.data import speaker_labels
     from speechq.model import load_model
     from speechq.report import evaluations_markdown
     from speechq.workflows import (agreement_loader, by_speaker, error_rates, evaluate_model, make_decoder, make_engine,
@@ -206,8 +208,10 @@ def _eval(args: argparse.Namespace) -> int:
     for path, model in zip(paths, models):
         spec.check_model(model.model, str(path))
     loader = make_loader(spec, data, args.label_dir, labelled=not args.agreement)
+    labels: dict[str, str] = {}
     if args.by_speaker:  # before any inference
         speaker_groups([loader[index][1].utterance_id for index in range(len(loader))])
+        labels = speaker_labels(data)
     engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(paths[0]), args.decoder, args.lm,
                                                       model_path=paths[0]),
                          error_rates(spec.unit), {"device": args.device})
@@ -215,7 +219,7 @@ def _eval(args: argparse.Namespace) -> int:
         agreement_loader(engine, models[0], loader, spec.unit)
     results = [evaluate_model(engine, model, str(path)) for path, model in zip(paths, models)]
     if args.by_speaker:
-        results = [by_speaker(result) for result in results]
+        results = [by_speaker(result, labels) for result in results]
     _print(results, evaluations_markdown(results), args)
     return 0
 

@@ -57,16 +57,21 @@ def _same_utterances(a: Evaluation, b: Evaluation) -> bool:
 
 
 def _speaker_table(evaluations: list[Evaluation], names: list[str]) -> list[str]:
-    """Per speaker: utterances, then each model's error rates (columns headed by the model's label)."""
+    """Per speaker: who (when the corpus says), utterances, then each model's error rates (columns headed by the
+    model's label)."""
     several = len(evaluations) > 1
     heads = [f"{n.upper()} {e.label}" if several else n.upper() for e in evaluations for n in names]
-    rows = ["By speaker:", "", f"| speaker | utterances | {' | '.join(heads)} |", "|---|---|" + "---|" * len(heads)]
+    labels = {s.speaker: s.label for e in evaluations for s in e.speakers if s.label}
+    who = ["speaker", "who"] if labels else ["speaker"]
+    rows = ["By speaker:", "", f"| {' | '.join(who)} | utterances | {' | '.join(heads)} |",
+            "|" + "---|" * (len(who) + 1 + len(heads))]
     speakers = list(dict.fromkeys(s.speaker for e in evaluations for s in e.speakers))
     tables = [{s.speaker: s for s in e.speakers} for e in evaluations]
     for speaker in speakers:
         counts = {t[speaker].utterances for t in tables if speaker in t}
         rates = [_percent(t[speaker].metrics.get(n)) if speaker in t else "" for t in tables for n in names]
-        rows.append(f"| {speaker} | {'/'.join(map(str, sorted(counts)))} | {' | '.join(rates)} |")
+        named = [speaker, labels.get(speaker, "")] if labels else [speaker]
+        rows.append(f"| {' | '.join(named)} | {'/'.join(map(str, sorted(counts)))} | {' | '.join(rates)} |")
     return rows
 
 

@@ -67,3 +67,15 @@ def test_by_speaker_splits_the_corpus_rates():
     assert '"speaker": "10"' in to_json(fp32) and '"utterance_ids"' in to_json(fp32)
     with pytest.raises(DataError, match="need every utterance's id"):
         by_speaker(_evaluation("no ids", hypotheses))
+
+
+def test_speakers_the_corpus_names_get_a_who_column():
+    ids = ("10-1-0000", "10-1-0001", "9-4-0000")
+    fp32 = by_speaker(_evaluation("FP32", REFERENCES[:3], ids), {"10": "Kristin LeMoine (F)", "77": "not here"})
+    assert [s.label for s in fp32.speakers] == ["", "Kristin LeMoine (F)"]  # speaker 9 is not in the file
+    lines = evaluations_markdown([fp32]).splitlines()
+    start = lines.index("By speaker:")
+    assert lines[start + 2:start + 4] == ["| speaker | who | utterances | WER | CER |", "|---|---|---|---|---|"]
+    assert lines[start + 4].startswith("| 9 |  | 1 | 0.00% |")
+    assert lines[start + 5].startswith("| 10 | Kristin LeMoine (F) | 2 |")
+    assert '"label": "Kristin LeMoine (F)"' in to_json(fp32)

@@ -17,6 +17,7 @@ from speechq.data.corpus import (
 )
 from speechq.data.loaders import AudioFolderDataLoader, LibriSpeechDataLoader
 from speechq.data.prepare import PreparedCorpus, prepare_librispeech
+from speechq.data.speakers import SPEAKER_FILES, read_speaker_labels, speaker_labels
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -29,6 +30,7 @@ __all__ = [
     "PreparedCorpus",
     "Problem",
     "SILENCE_PEAK",
+    "SPEAKER_FILES",
     "Utterance",
     "audio_info",
     "find_audio_utterances",
@@ -36,6 +38,8 @@ __all__ = [
     "prepare_librispeech",
     "read_audio",
     "read_manifest",
+    "read_speaker_labels",
+    "speaker_labels",
     "speaker_of",
     "write_manifest",
 ]

@@ -21,11 +21,13 @@ from speechq.model import CompressedModel
 @dataclass(frozen=True)
 class SpeakerRates:
     """One speaker's part of an evaluation: the speaker (:func:`speechq.data.speaker_of`), how many utterances,
-    and each error rate over them, corpus-level (their edits / their reference length)."""
+    each error rate over them, corpus-level (their edits / their reference length), and who the speaker is where the
+    corpus says (:func:`speechq.data.speaker_labels`; empty otherwise)."""
 
     speaker: str
     utterances: int
     metrics: Mapping[str, float]
+    label: str = ""
 
 
 @dataclass(frozen=True)
@@ -106,8 +108,9 @@ def speaker_groups(utterance_ids: Sequence[str]) -> dict[str, list[int]]:
     return {speaker: groups[speaker] for speaker in order}
 
 
-def by_speaker(evaluation: Evaluation) -> Evaluation:
-    """``evaluation`` with each speaker's error rates (``speakers``, in :func:`speaker_groups`' order).
+def by_speaker(evaluation: Evaluation, labels: Mapping[str, str] | None = None) -> Evaluation:
+    """``evaluation`` with each speaker's error rates (``speakers``, in :func:`speaker_groups`' order), labelled
+    from ``labels`` (speaker -> label, e.g. :func:`speechq.data.speaker_labels`) where it names the speaker.
 
     Raises:
         DataError: the evaluation holds no per-utterance error counts or utterance ids, or an utterance id names
@@ -116,8 +119,10 @@ def by_speaker(evaluation: Evaluation) -> Evaluation:
     if not evaluation.error_counts or len(evaluation.utterance_ids) != evaluation.utterances:
         raise DataError(f"{evaluation.label}: per-speaker error rates need every utterance's id and error counts, "
                         "which this evaluation does not hold")
+    labels = labels or {}
     speakers = tuple(SpeakerRates(speaker, len(positions), {name: counts.corpus_rate_of(positions)
-                                                            for name, counts in evaluation.error_counts.items()})
+                                                            for name, counts in evaluation.error_counts.items()},
+                                  labels.get(speaker, ""))
                      for speaker, positions in speaker_groups(evaluation.utterance_ids).items())
     return replace(evaluation, speakers=speakers)
 

@@ -2,6 +2,7 @@
 
 import json
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,21 @@ def test_eval_by_speaker_gives_each_speakers_own_rates():
     assert alone["metrics"] == pytest.approx(busiest["metrics"])
 
 
+def test_eval_by_speaker_says_who_the_corpus_names(tmp_path):
+    split = tmp_path / "corpus" / "test"
+    first, second = sorted(p for p in SPEC.default_data.iterdir() if p.is_dir())[:2]
+    for speaker in (first, second):
+        shutil.copytree(speaker, split / speaker.name)
+    speakers_file = tmp_path / "corpus" / "SPEAKERS.TXT"  # LibriSpeech's: in the corpus root, beside the split
+    speakers_file.write_text(f";ID |SEX| SUBSET |MINUTES| NAME\n{first.name} | F | test | 1.00 | Ada Lovelace\n")
+    done = _speechq("eval", "--by-speaker", "--decoder", "greedy", "-d", str(split))
+    assert done.returncode == 0, done.stderr
+    assert f"| {first.name} | Ada Lovelace (F) |" in done.stdout and f"| {second.name} |  |" in done.stdout
+    speakers_file.write_text(f"{first.name} F test\n")
+    done = _speechq("eval", "--by-speaker", "--decoder", "greedy", "-d", str(split))
+    assert done.returncode == 2 and "SPEAKERS.TXT, line 1: expected" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_bad_arguments_end_in_one_line(tmp_path):
     done = _speechq("quantize", "-m", str(tmp_path / "nope.xml"), "-o", str(tmp_path / "o"))
     assert done.returncode == 2
@@ -212,8 +228,6 @@ def test_accuracy_aware_reaches_a_tight_drop_by_reverting_the_fewest_layers(tmp_
 @pytest.fixture(scope="module")
 def unlabelled_audio(tmp_path_factory) -> Path:
     """Eight shipped utterances as a bare folder of audio: no transcripts anywhere."""
-    import shutil
-
     folder = tmp_path_factory.mktemp("unlabelled")
     for flac in sorted(SPEC.default_data.rglob("*.flac"))[:8]:
         shutil.copy(flac, folder / flac.name)
