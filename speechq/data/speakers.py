@@ -42,7 +42,7 @@ def read_speaker_labels(path: str | Path) -> dict[str, str]:
     """
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
+        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is no part of the first line
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: cannot read the speaker file ({error})") from error
     if path.suffix.lower() == ".tsv":

@@ -61,6 +61,7 @@ class Evaluation:
 
 
 def audio_seconds(loader: DataLoader) -> float:
+    """Seconds of audio in ``loader`` (from its items' ``num_samples``)."""
     return loader_facts(loader)[1]
 
 

@@ -58,3 +58,8 @@ def test_an_unreadable_speaker_file_is_named(tmp_path: Path) -> None:
     (tmp_path / "SPEAKERS.TXT").write_bytes(b"\xff\xfe\x00bad")
     with pytest.raises(DataError, match="SPEAKERS.TXT: cannot read the speaker file"):
         speaker_labels(tmp_path)
+
+
+def test_a_byte_order_mark_is_not_a_malformed_first_line(tmp_path: Path) -> None:
+    (tmp_path / "speakers.tsv").write_bytes(b"\xef\xbb\xbf" + SPEAKERS_TSV.replace("\n", "\r\n").encode())
+    assert speaker_labels(tmp_path) == {"1001": "espeak-ng en-us", "1103": "flite rms, held out"}
