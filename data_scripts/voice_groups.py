@@ -18,14 +18,19 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from speechq.data import speaker_of
+from speechq.data import read_speakers_tsv, speaker_of
+from speechq.errors import DataError
 from speechq.metrics import ErrorRates
 
 
 def read_speakers(path: Path) -> dict[str, str]:
     """Speaker id -> group name (``"<engine>, held out"`` or ``"<engine>, heard in training"``)."""
-    rows = [line.split("\t") for line in path.read_text(encoding="utf-8").splitlines()[1:] if line.strip()]
-    return {row[0]: f"{row[1]}, {'held out' if row[3] == '1' else 'heard in training'}" for row in rows}
+    try:
+        rows = read_speakers_tsv(path)
+    except DataError as error:
+        raise SystemExit(f"voice_groups: {error}") from None
+    return {speaker: f"{row['engine']}, {'held out' if row['held_out'] == '1' else 'heard in training'}"
+            for speaker, row in rows.items()}
 
 
 def group_table(evaluation: dict[str, Any], groups: dict[str, str]) -> list[str]:

@@ -17,7 +17,7 @@ from speechq.data.corpus import (
 )
 from speechq.data.loaders import AudioFolderDataLoader, LibriSpeechDataLoader
 from speechq.data.prepare import PreparedCorpus, prepare_librispeech
-from speechq.data.speakers import SPEAKER_FILES, read_speaker_labels, speaker_labels
+from speechq.data.speakers import SPEAKER_FILES, read_speaker_labels, read_speakers_tsv, speaker_labels
 
 __all__ = [
     "AUDIO_EXTENSIONS",
@@ -39,6 +39,7 @@ __all__ = [
     "read_audio",
     "read_manifest",
     "read_speaker_labels",
+    "read_speakers_tsv",
     "speaker_labels",
     "speaker_of",
     "write_manifest",

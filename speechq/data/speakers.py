@@ -11,7 +11,7 @@ from pathlib import Path
 
 from speechq.errors import DataError
 
-__all__ = ["SPEAKER_FILES", "read_speaker_labels", "speaker_labels"]
+__all__ = ["SPEAKER_FILES", "read_speaker_labels", "read_speakers_tsv", "speaker_labels"]
 
 SPEAKER_FILES = ("SPEAKERS.TXT", "speakers.tsv")
 _TSV_COLUMNS = ("speaker", "engine", "voice", "held_out")
@@ -41,13 +41,42 @@ def read_speaker_labels(path: str | Path) -> dict[str, str]:
         DataError: unreadable, or a line without the expected fields (the file and line number named).
     """
     path = Path(path)
+    if path.suffix.lower() == ".tsv":
+        return {speaker: f"{row['engine']} {row['voice']}{', held out' if row['held_out'] == '1' else ''}"
+                for speaker, row in read_speakers_tsv(path).items()}
+    return _librispeech_labels(path, _lines(path))
+
+
+def read_speakers_tsv(path: str | Path) -> dict[str, dict[str, str]]:
+    """The synthetic corpus' ``speakers.tsv``: speaker id -> that speaker's row by column name (``engine``,
+    ``voice``, ``held_out`` as ``"0"`` or ``"1"``, ...).
+
+    Raises:
+        DataError: unreadable, a header without the columns speaker, engine, voice, held_out, or a line with another
+            number of fields (the file and line number named).
+    """
+    path = Path(path)
+    lines = _lines(path)
+    header = lines[0].split("\t") if lines else []
+    if any(column not in header for column in _TSV_COLUMNS):
+        raise DataError(f"{path}, line 1: expected a header with the columns {', '.join(_TSV_COLUMNS)}")
+    rows = {}
+    for number, line in enumerate(lines[1:], 2):
+        if not line.strip():
+            continue
+        fields = [field.strip() for field in line.split("\t")]
+        row = dict(zip(header, fields))
+        if len(fields) != len(header) or not row["speaker"]:
+            raise DataError(f"{path}, line {number}: expected {len(header)} tab-separated fields, got {len(fields)}")
+        rows[row["speaker"]] = row
+    return rows
+
+
+def _lines(path: Path) -> list[str]:
     try:
-        lines = path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is no part of the first line
+        return path.read_text(encoding="utf-8-sig").splitlines()  # a byte-order mark is no part of the first line
     except (OSError, UnicodeDecodeError) as error:
         raise DataError(f"{path}: cannot read the speaker file ({error})") from error
-    if path.suffix.lower() == ".tsv":
-        return _tsv_labels(path, lines)
-    return _librispeech_labels(path, lines)
 
 
 def _librispeech_labels(path: Path, lines: list[str]) -> dict[str, str]:
@@ -59,21 +88,4 @@ def _librispeech_labels(path: Path, lines: list[str]) -> dict[str, str]:
         if len(fields) != 5 or not fields[0] or not fields[4]:
             raise DataError(f"{path}, line {number}: expected 'ID | SEX | SUBSET | MINUTES | NAME', got {line.strip()!r}")
         labels[fields[0]] = f"{fields[4]} ({fields[1]})" if fields[1] else fields[4]
-    return labels
-
-
-def _tsv_labels(path: Path, lines: list[str]) -> dict[str, str]:
-    header = lines[0].split("\t") if lines else []
-    if any(column not in header for column in _TSV_COLUMNS):
-        raise DataError(f"{path}, line 1: expected a header with the columns {', '.join(_TSV_COLUMNS)}")
-    where = {column: header.index(column) for column in _TSV_COLUMNS}
-    labels = {}
-    for number, line in enumerate(lines[1:], 2):
-        if not line.strip():
-            continue
-        fields = line.split("\t")
-        if len(fields) != len(header) or not fields[where["speaker"]]:
-            raise DataError(f"{path}, line {number}: expected {len(header)} tab-separated fields, got {len(fields)}")
-        held_out = ", held out" if fields[where["held_out"]].strip() == "1" else ""
-        labels[fields[where["speaker"]]] = f"{fields[where['engine']]} {fields[where['voice']]}{held_out}"
     return labels

@@ -54,3 +54,10 @@ def test_a_speaker_missing_from_the_file_is_named(script: ModuleType, tmp_path: 
     with pytest.raises(SystemExit, match="utterance '2001-100-0000': speaker '2001' is not in the speakers file"):
         script.main([str(evaluation), str(speakers)])
     assert json.loads(evaluation.read_text())[0]["utterance_ids"] == IDS
+
+
+def test_a_malformed_speakers_file_is_named_with_its_line(script: ModuleType, tmp_path: Path) -> None:
+    evaluation, speakers = _files(tmp_path)
+    speakers.write_text(speakers.read_text() + "2002\tfestival\n")
+    with pytest.raises(SystemExit, match=r"voice_groups: .*speakers.tsv, line 6: expected 5 tab-separated fields, got 2"):
+        script.main([str(evaluation), str(speakers)])
