@@ -472,8 +472,10 @@ def choose_subset(utterances: Sequence[Utterance], count: int, max_bytes: int) -
     return sorted(picked, key=lambda u: u.utterance_id)
 
 
-def write_subset(utterances: Sequence[Utterance], out: Path) -> None:
-    """Copy ``utterances`` to ``out`` in LibriSpeech layout (``spk/chapter/spk-chapter.trans.txt`` + FLAC)."""
+def write_subset(utterances: Sequence[Utterance], out: Path, speakers_tsv: Path | None = None) -> None:
+    """Copy ``utterances`` to ``out`` in LibriSpeech layout (``spk/chapter/spk-chapter.trans.txt`` + FLAC), with the
+    rows of the corpus' ``speakers_tsv`` for their speakers as ``out/speakers.tsv`` (so that ``speechq eval
+    --by-speaker`` on the subset says which voice each speaker is)."""
     import soundfile
 
     if out.exists():
@@ -493,6 +495,11 @@ def write_subset(utterances: Sequence[Utterance], out: Path) -> None:
         speaker, chapter = folder.parent.name, folder.name
         lines = "".join(f"{u.utterance_id} {text_of(u).upper()}\n" for u in items)
         (folder / f"{speaker}-{chapter}.trans.txt").write_text(lines, encoding="utf-8")
+    if speakers_tsv is not None and speakers_tsv.is_file():
+        rows = speakers_tsv.read_text(encoding="utf-8").splitlines()
+        kept = {u.utterance_id.split("-")[0] for u in utterances}
+        table = [rows[0]] + [row for row in rows[1:] if row.split("\t")[0] in kept]
+        (out / "speakers.tsv").write_text("\n".join(table) + "\n", encoding="utf-8")
 
 
 @dataclass(frozen=True)
@@ -750,7 +757,7 @@ def run_deepspeech(args: argparse.Namespace) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     ov.save_model(ir, args.out / "model.xml", compress_to_fp16=False)
     subset = choose_subset(splits["test"], args.subset_size, args.subset_bytes)
-    write_subset(subset, args.subset_out)
+    write_subset(subset, args.subset_out, args.corpus / "speakers.tsv")
     arpa = build_lm(args.lm_text, args.lm_order, args.lm_prune_below, args.work_dir) if args.lm_text else None
     results, weights = evaluate_ir(compiled, splits, mfccs, subset, arpa)
     lm_text = "No language model was built."

@@ -10,7 +10,7 @@ import openvino as ov
 import pytest
 
 from speechq import features
-from speechq.data import Utterance, find_utterances, read_audio
+from speechq.data import Utterance, find_utterances, read_audio, read_speakers_tsv, speaker_labels
 from speechq.decoding import Vocabulary, beam_decode_many, find_language_model, greedy_decode
 from speechq.engines._state_pairs import find_streaming_layout
 from speechq.metrics import char_error_rate, word_error_rate
@@ -102,6 +102,17 @@ def test_shipped_subset_is_librispeech_layout() -> None:
     assert 50 <= len(items) <= 70
     assert all(u.audio_path.suffix == ".flac" for u in items)
     assert sum(p.stat().st_size for p in SUBSET.rglob("*") if p.is_file()) <= 3_100_000
+
+
+def test_shipped_subset_says_which_voice_each_speaker_is() -> None:
+    """``speakers.tsv`` beside the shipped utterances: a row for exactly their speakers, the held-out ones speaking
+    only in test (what ``speechq eval --by-speaker`` labels them with)."""
+    speakers = {u.utterance_id.split("-")[0] for u in _shipped_utterances()}
+    rows = read_speakers_tsv(SUBSET / "speakers.tsv")
+    assert set(rows) == speakers
+    held_out = {s for s, row in rows.items() if row["held_out"] == "1"}
+    assert held_out and held_out != speakers and all(rows[s]["splits"] == "test" for s in held_out)
+    assert speaker_labels(SUBSET)[min(held_out)].endswith(", held out")
 
 
 @pytest.fixture(scope="module")
