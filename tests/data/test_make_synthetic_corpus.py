@@ -162,24 +162,23 @@ def test_festival_missing_says_how_to_install(script: ModuleType, monkeypatch: p
         script.check_tools(festival=True)
 
 
-def test_pypi_voices_missing_say_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
+MISSING_MODULES = [  # check_tools option, the absent module, what the refusal says
+    pytest.param("extra", "piper", r"--extra-voices-train needs the Python modules \['piper'\]; install them with: "
+                 r"pip install -e '.\[voices\]'", id="pico-piper"),
+    pytest.param("rhvoice", "rhvoice_wrapper", r"--rhvoice-train needs the Python module rhvoice_wrapper; install it "
+                 r"with: pip install -e '.\[voices\]'", id="rhvoice"),
+]
+
+
+@pytest.mark.parametrize(("option", "module", "message"), MISSING_MODULES)
+def test_voice_modules_missing_say_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch, option: str,
+                                                  module: str, message: str) -> None:
     import importlib.util
 
     find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "piper" else find_spec(name))
-    with pytest.raises(SystemExit, match=r"--extra-voices-train needs the Python modules \['piper'\]; install them "
-                                         r"with: pip install -e '.\[voices\]'"):
-        script.check_tools(extra=True)
-
-
-def test_rhvoice_wrapper_missing_says_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
-    import importlib.util
-
-    find_spec = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == "rhvoice_wrapper" else find_spec(name))
-    with pytest.raises(SystemExit, match=r"--rhvoice-train needs the Python module rhvoice_wrapper; install it with: "
-                                         r"pip install -e '.\[voices\]'"):
-        script.check_tools(rhvoice=True)
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: None if name == module else find_spec(name))
+    with pytest.raises(SystemExit, match=message):
+        script.check_tools(**{option: True})
 
 
 def _fake_pool(script: ModuleType, root: Path, monkeypatch: pytest.MonkeyPatch, tamper: str | None = None) -> Path:
