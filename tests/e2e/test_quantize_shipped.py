@@ -43,8 +43,8 @@ def test_int8_keeps_wer_within_one_point_and_is_smaller(quantized):
     copied = out / "language_model"
     assert sorted(copied.iterdir()) == sorted(copied / p.name for p in language_model.iterdir())
     assert all((out / "language_model" / p.name).read_bytes() == p.read_bytes() for p in language_model.iterdir())
-    # 58 utterances (about 350 words) are a noisy sample: measured +0.29 points here (interval -2.56 to +3.17) for
-    # +0.97 on the 500 of the held-out test split; the criterion is checked on the 500 below
+    # 58 utterances (about 350 words) are a noisy sample: measured -0.29 points here (interval -2.32 to +1.73) for
+    # +0.72 on the 500 of the held-out test split; the criterion is checked on the 500 below
     assert abs(int8["wer"] - fp32["wer"]) <= 0.03
     for rate in ("wer", "cer"):  # the change with its paired-bootstrap interval over the same 58 utterances
         change = report["changes"][rate]
@@ -66,8 +66,8 @@ def test_int8_keeps_wer_within_one_point_on_the_held_out_test_split(quantized, h
     assert done.returncode == 0, done.stderr
     int8, fp32 = json.loads(done.stdout)
     assert int8["utterances"] == fp32["utterances"] == 500 and int8["decoding"] == fp32["decoding"]
-    assert 0 < fp32["metrics"]["wer"] < 0.3  # 18.94% measured
-    # measured +0.97 on an AVX-512 VNNI CPU (+1.17 with AVX2 kernels and the 7-bit weights speechq uses without VNNI)
+    assert 0 < fp32["metrics"]["wer"] < 0.3  # 16.13% measured
+    # measured +0.72 on an AVX-512 VNNI CPU (+0.86 with AVX2 kernels and the 7-bit weights speechq uses without VNNI)
     assert abs(int8["metrics"]["wer"] - fp32["metrics"]["wer"]) <= 0.01
 
 
@@ -193,7 +193,7 @@ def test_recipe_quantizes_the_shipped_model(tmp_path):
     first = done.stdout.splitlines()[0].split()
     fp32, int8 = float(first[2].rstrip("%")), float(first[5].rstrip("%"))
     # calibrated on 20 of the 58 utterances it scores, about 350 words: a model that still recognises the speech
-    # (measured +3.14 points), not the 1-point criterion, which the demo's INT8 meets on the 500 held-out utterances
+    # (measured +1.14 points), not the 1-point criterion, which the demo's INT8 meets on the 500 held-out utterances
     assert fp32 < 50 and int8 < 50 and abs(int8 - fp32) <= 5.0
     assert re.search(r"\(INT8 - FP32: [+-]\d+\.\d\d percentage points \(95% paired-bootstrap interval [+-]\d+\.\d\d to "
                      r"[+-]\d+\.\d\d, 58 utterances\)\)", first_line := done.stdout.splitlines()[0]), first_line
@@ -206,8 +206,8 @@ def test_recipe_quantizes_the_shipped_model(tmp_path):
 @pytest.mark.slow
 def test_accuracy_aware_reaches_a_tight_drop_by_reverting_the_fewest_layers(tmp_path, held_out_test_split):
     # the 500 held-out test utterances decoded greedily, 300 of them for calibration, where DefaultQuantization loses
-    # (measured on an AVX-512 VNNI CPU: WER 41.06% -> 43.73%, 41.17% with the LSTM alone in FP32); the 58 shipped
-    # utterances (+0.29 points) are too few to rank layers by (there a 0.002 drop reverted layer_1, not the LSTM)
+    # (measured on an AVX-512 VNNI CPU: WER 37.02% -> 39.05%, back to 37.02% with the LSTM and layer_1 in FP32); the 58
+    # shipped utterances are too few to rank layers by (there INT8 is -0.29 points from FP32, and nothing is reverted)
     done = _speechq("quantize", "-a", "accuracy-aware", "--max-drop", "0.002", "--decoder", "greedy", "-d",
                     str(held_out_test_split), "--subset-size", "300", "--json", "--no-progress", "-o",
                     str(tmp_path / "out"), "--report", str(tmp_path / "report"))
@@ -216,7 +216,7 @@ def test_accuracy_aware_reaches_a_tight_drop_by_reverting_the_fewest_layers(tmp_
     aaq = report["accuracy_aware"]
     assert aaq["default_quantized"] - aaq["baseline"] > 0.002, aaq  # the setting this test needs: INT8 loses
     assert aaq["reached"] and report["int8"]["metrics"]["wer"] - report["fp32"]["metrics"]["wer"] <= 0.002
-    # one layer back in FP32 must do (measured: the LSTM), and the one ranked most harmful is the one reverted
+    # one or two layers back in FP32 must do (measured: the LSTM, then layer_1), the one ranked most harmful first
     assert 1 <= len(aaq["reverted_layers"]) <= 2
     assert aaq["reverted_layers"][0] == min(aaq["sensitivity"], key=aaq["sensitivity"].get)
     assert (tmp_path / "report" / "sensitivity.png").exists()
