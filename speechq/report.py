@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from speechq.algorithms.sensitivity import Sensitivity
+from speechq.benchmark import FP32_DEFAULT
 from speechq.metrics import RateChange
 from speechq.workflows import BenchmarkResult, Evaluation, QuantizeResult, rate_changes, summarise_latency
 
@@ -159,6 +160,9 @@ def _latency_table(latencies: Any, unit: str) -> list[str]:
     lines += [f"| {lat.label} | {lat.precision} | {lat.median_ms:.3f} | {lat.p10_ms:.3f}-{lat.p90_ms:.3f} | {lat.runs} |"
               for lat in latencies]
     lines.append("")
+    if FP32_DEFAULT not in {lat.label for lat in latencies}:  # the plugin could not run it (compare_latencies)
+        lines.append(f"- {FP32_DEFAULT}: not measured: the plugin could not run the model in the precision it picks "
+                     "by default (its reason is in the warning above)")
     lines += [f"- {name}: {ratio:.2f}x" for name, ratio in summarise_latency(latencies).items()]
     return lines
 

@@ -12,7 +12,7 @@ from speechq.algorithms.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart
 from speechq.algorithms.sensitivity import Sensitivity
 from speechq.api.sampler import IndexSampler
-from speechq.benchmark import Latency, measure_latency
+from speechq.benchmark import Latency, compare_latencies
 from speechq.constants import DEFAULT_STAT_SUBSET_SIZE
 from speechq.engines import IEEngine
 from speechq.errors import ConfigError
@@ -140,11 +140,7 @@ def _latencies(engine: IEEngine, fp32: CompressedModel, int8: CompressedModel, r
     engine.set_model(fp32)
     inputs = engine.collect_model_inputs(IndexSampler(engine.data_loader, [0]))  # type: ignore[arg-type]
     engine.release()
-    return (
-        measure_latency(fp32.model, inputs, "FP32 (f32)", precision="f32", repeats=repeats),
-        measure_latency(fp32.model, inputs, "FP32 (OpenVINO default precision)", precision="default", repeats=repeats),
-        measure_latency(int8.model, inputs, "INT8", precision="f32", repeats=repeats),
-    )
+    return compare_latencies(fp32.model, int8.model, inputs, repeats=repeats)
 
 
 def _companion_files(spec: RecipeSpec, model_path: str | Path) -> list[tuple[Path, str]]:
