@@ -179,3 +179,14 @@ def test_saturation_fix_gives_weights_seven_bit_ranges_where_asked(mlp, mlp_engi
     assert extent("all") == {"fc1": 64, "fc2": 64}  # 7 bits: half the steps, so no u8 x i8 pair sum passes int16
     assert extent("first_layer") == {"fc1": 127, "fc2": 127}  # NNCF's first layer is the first convolution
     assert extent(None) == extent("first_layer" if _cpu_has_int8_dot_product() else "all")
+
+
+@pytest.mark.parametrize("isa, seven_bit", [("AVX2", True), ("avx512_core", True), ("AVX512_CORE_VNNI", None)])
+def test_saturation_fix_follows_a_onednn_isa_cap(mlp, mlp_engine, monkeypatch, isa, seven_bit):
+    # ONEDNN_MAX_CPU_ISA=AVX2 makes the plugin run AVX2's int8 kernels (pair sums in 16 bits) on any CPU: auto then
+    # gives 7-bit weights as on a CPU without VNNI; a cap that keeps VNNI changes nothing
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", isa)
+    extent = _int8_weight_extent(sq.DefaultQuantization({"stat_subset_size": 20}, mlp_engine).run(mlp))
+    monkeypatch.delenv("ONEDNN_MAX_CPU_ISA")
+    seven_bit = (not _cpu_has_int8_dot_product()) if seven_bit is None else seven_bit
+    assert extent == ({"fc1": 64, "fc2": 64} if seven_bit else {"fc1": 127, "fc2": 127})

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
+import os
 import re
 import sys
 from pathlib import Path
@@ -101,9 +102,16 @@ def resolve_ignored_names(model: ov.Model, params: QuantizationParams) -> list[s
     return result
 
 
+# oneDNN's ISA caps (ONEDNN_MAX_CPU_ISA, which OpenVINO's CPU plugin honours) below any u8 x i8 dot product
+_ONEDNN_ISAS_WITHOUT_DOT_PRODUCT = {"SSE41", "AVX", "AVX2", "AVX512_CORE"}
+
+
 def _cpu_has_int8_dot_product() -> bool:
-    """Whether this CPU multiplies u8 by i8 into 32-bit sums in one step (AVX-512 VNNI, AVX-VNNI or AMX), read from
-    /proc/cpuinfo; True where that cannot be read (NNCF's own default then applies)."""
+    """Whether the int8 kernels that will run multiply u8 by i8 into 32-bit sums in one step (AVX-512 VNNI, AVX-VNNI
+    or AMX): read from /proc/cpuinfo, and False where ``ONEDNN_MAX_CPU_ISA`` holds oneDNN below them (``AVX2``:
+    the kernels of a CPU without VNNI); True where neither tells (NNCF's own default then applies)."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").strip().upper() in _ONEDNN_ISAS_WITHOUT_DOT_PRODUCT:
+        return False
     try:
         flags = set(Path("/proc/cpuinfo").read_text().split())
     except OSError:
@@ -118,7 +126,8 @@ _SATURATION_FIXES = {"all": OverflowFix.ENABLE, "first_layer": OverflowFix.FIRST
 
 def overflow_fix(saturation_fix: str = "auto") -> OverflowFix:
     """NNCF's overflow fix for POT's ``saturation_fix``. ``auto``: 7-bit weight ranges on every layer (``ENABLE``)
-    on CPUs without a u8 x i8 dot-product instruction, where the plugin adds pairs of u8 x i8 products into 16 bits
+    on CPUs without a u8 x i8 dot-product instruction (or with oneDNN held below it, ``ONEDNN_MAX_CPU_ISA=AVX2``),
+    where the plugin adds pairs of u8 x i8 products into 16 bits
     (AVX2 ``vpmaddubsw``), which saturates with full 8-bit weights (on the shipped DeepSpeech model this cost 1.7
     WER points against FP32, within 1 with the fix); NNCF's default, the first layer only, elsewhere."""
     if saturation_fix == "auto":
