@@ -18,11 +18,13 @@ import openvino as ov
 from speechq.errors import ConfigError
 from speechq.model import get_core
 
-__all__ = ["FP32_DEFAULT", "FP32_F32", "INT8", "Latency", "compare_latencies", "measure_latency"]
+__all__ = ["FP32_DEFAULT", "FP32_F32", "INT8", "LATENCY_ROWS", "Latency", "compare_latencies", "measure_latency"]
 
 logger = logging.getLogger(__name__)
 
 FP32_F32, FP32_DEFAULT, INT8 = "FP32 (f32)", "FP32 (OpenVINO default precision)", "INT8"
+# the rows speechq reports, in order: label, which model ("FP32" or "INT8"), the precision asked of the plugin
+LATENCY_ROWS = ((FP32_F32, "FP32", "f32"), (FP32_DEFAULT, "FP32", "default"), (INT8, "INT8", "f32"))
 
 
 @dataclass(frozen=True)
@@ -95,20 +97,23 @@ def measure_latency(
 
 def compare_latencies(fp32: ov.Model, int8: ov.Model, inputs: Sequence[Mapping[str, NDArray[Any]]],
                       **options: Any) -> tuple[Latency, ...]:
-    """The rows speechq reports, measured in one run: FP32 in f32, FP32 in the plugin's default precision, INT8
-    (in f32, for the layers it keeps in float); ``options`` go to :func:`measure_latency`.
+    """The rows of :data:`LATENCY_ROWS`, measured in one run: FP32 in f32, FP32 in the plugin's default precision,
+    INT8 (in f32, for the layers it keeps in float); ``options`` go to :func:`measure_latency`.
 
     The default-precision row is left out, with a warning that gives the plugin's reason, when the plugin cannot
     compile or run the model in the precision it picks itself: oneDNN held below the CPU's instruction set
     (``ONEDNN_MAX_CPU_ISA=AVX2`` on a CPU with AVX-512 BF16) has no bf16 LSTM, yet the plugin still picks bf16.
     The f32 and INT8 rows are what the comparison is about: their errors propagate.
     """
-    rows = [measure_latency(fp32, inputs, FP32_F32, precision="f32", **options)]
-    try:
-        rows.append(measure_latency(fp32, inputs, FP32_DEFAULT, precision="default", **options))
-    except RuntimeError as error:
-        reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
-        logger.warning("latency of %s not measured: the %s plugin could not run the FP32 model in the precision it "
-                       "picks by default (%s)", FP32_DEFAULT, options.get("device", "CPU"), reason)
-    rows.append(measure_latency(int8, inputs, INT8, precision="f32", **options))
+    models = {"FP32": fp32, "INT8": int8}
+    rows = []
+    for label, which, precision in LATENCY_ROWS:
+        try:
+            rows.append(measure_latency(models[which], inputs, label, precision=precision, **options))
+        except RuntimeError as error:
+            if precision != "default":
+                raise
+            reason = str(error).strip().splitlines()[-1] if str(error).strip() else type(error).__name__
+            logger.warning("latency of %s not measured: the %s plugin could not run the FP32 model in the precision "
+                           "it picks by default (%s)", label, options.get("device", "CPU"), reason)
     return tuple(rows)

@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from speechq.api.data_loader import DataLoader
 from speechq.api.sampler import IndexSampler
-from speechq.benchmark import FP32_DEFAULT, FP32_F32, INT8, Latency, compare_latencies
+from speechq.benchmark import LATENCY_ROWS, Latency, compare_latencies
 from speechq.engines import IEEngine
 from speechq.model import load_model
 from speechq.workflows._building import make_decoder, make_engine, make_loader
@@ -105,9 +105,7 @@ def benchmark_models(
     latencies = compare_latencies(models["FP32"].model, models["INT8"].model, inputs, num_threads=threads,
                                   repeats=latency_repeats, device=device)
     measured = {lat.label for lat in latencies}  # without the default precision where the plugin cannot run it
-    runs = [(label, model, precision) for label, model, precision in (
-        (FP32_F32, models["FP32"], "f32"), (FP32_DEFAULT, models["FP32"], "default"), (INT8, models["INT8"], "f32"))
-        if label in measured]
+    runs = [(label, models[which], precision) for label, which, precision in LATENCY_ROWS if label in measured]
     audio = audio_seconds(subset)
     throughputs = []
     for n in sorted({1, streams}):
