@@ -31,6 +31,17 @@ def load_script(path: Path, name: str | None = None) -> ModuleType:
     return module
 
 
+def assert_reverts_most_harmful_first(report: dict[str, Any], max_drop: float, most: int = 2) -> None:
+    """A ``speechq quantize -a accuracy-aware --json`` report where DefaultQuantization lost more than ``max_drop``
+    (the setting such a test needs) and accuracy-aware quantization got back within it by reverting between one and
+    ``most`` layers, the one its sensitivity ranking put first (the lowest WER with it alone in FP32) first."""
+    aaq = report["accuracy_aware"]
+    assert aaq["default_quantized"] - aaq["baseline"] > max_drop, aaq
+    assert aaq["reached"] and report["int8"]["metrics"]["wer"] - report["fp32"]["metrics"]["wer"] <= max_drop
+    assert 1 <= len(aaq["reverted_layers"]) <= most, aaq["reverted_layers"]
+    assert aaq["reverted_layers"][0] == min(aaq["sensitivity"], key=lambda layer: aaq["sensitivity"][layer])
+
+
 def build_mlp(seed: int = 0, inputs: int = 64, hidden: int = 64, classes: int = 10) -> ov.Model:
     """x [1, inputs] -> fc1 -> ReLU -> fc2 -> logits [1, classes], float32 weights."""
     rng = np.random.default_rng(seed)

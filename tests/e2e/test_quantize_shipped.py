@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from speechq_testing import assert_reverts_most_harmful_first
 
 import speechq as sq
 from speechq.engines import runtime_layers
@@ -236,13 +237,8 @@ def test_accuracy_aware_reaches_a_tight_drop_by_reverting_the_fewest_layers(tmp_
                     str(held_out_test_split), "--subset-size", "300", "--json", "--no-progress", "-o",
                     str(tmp_path / "out"), "--report", str(tmp_path / "report"))
     assert done.returncode == 0, done.stderr
-    report = json.loads(done.stdout)
-    aaq = report["accuracy_aware"]
-    assert aaq["default_quantized"] - aaq["baseline"] > 0.002, aaq  # the setting this test needs: INT8 loses
-    assert aaq["reached"] and report["int8"]["metrics"]["wer"] - report["fp32"]["metrics"]["wer"] <= 0.002
     # one or two layers back in FP32 must do (measured: the LSTM, then layer_1), the one ranked most harmful first
-    assert 1 <= len(aaq["reverted_layers"]) <= 2
-    assert aaq["reverted_layers"][0] == min(aaq["sensitivity"], key=aaq["sensitivity"].get)
+    assert_reverts_most_harmful_first(json.loads(done.stdout), max_drop=0.002)
     assert (tmp_path / "report" / "sensitivity.png").exists()
 
 

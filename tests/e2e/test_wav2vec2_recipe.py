@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from speechq_testing import load_script
+from speechq_testing import assert_reverts_most_harmful_first, load_script
 
 import speechq as sq
 from speechq.engines import runtime_layers
@@ -42,7 +42,7 @@ def recipe_run(recipe: ModuleType, tmp_path_factory: pytest.TempPathFactory) -> 
 @pytest.mark.slow
 def test_recipe_keeps_int8_wer_within_one_point(recipe_run: tuple[Path, dict[str, Any]]) -> None:
     out, result = recipe_run
-    assert 0 <= result["fp32_wer"] < 0.2  # 11.71% measured (beam search with its LM): a model that recognises speech
+    assert 0 <= result["fp32_wer"] < 0.2  # 13.14% measured (beam search with its LM): a model that recognises speech
     assert result["int8_wer"] - result["fp32_wer"] <= MAX_WER_INCREASE
     change = result["change"]  # the paired bootstrap over the 58 utterances the recipe scored
     assert (change.before, change.after, change.utterances) == (result["fp32_wer"], result["int8_wer"], 58)
@@ -61,7 +61,7 @@ def test_recipe_keeps_int8_wer_within_one_point_on_the_held_out_test_split(
     assert done.returncode == 0, done.stderr
     int8, fp32 = json.loads(done.stdout)
     assert int8["utterances"] == fp32["utterances"] == 500 and int8["decoding"] == fp32["decoding"]
-    assert 0 < fp32["metrics"]["wer"] < 0.25  # 18.61% measured
+    assert 0 < fp32["metrics"]["wer"] < 0.25  # 16.30% measured
     assert abs(int8["metrics"]["wer"] - fp32["metrics"]["wer"]) <= MAX_WER_INCREASE
 
 
@@ -132,12 +132,24 @@ def test_recipe_refuses_a_different_vocab_json_in_the_output_before_any_work(rec
 @pytest.mark.slow
 def test_recipe_accuracy_aware_reaches_a_tight_drop_reverting_few_layers(recipe: ModuleType,
                                                                          tmp_path: Path) -> None:
-    """--max-drop 0.001 (a third of a word on the shipped utterances): measured, two convolutions of the feature
-    encoder and one attention projection go back to FP32 and INT8 WER is 11.71% against 11.71%."""
+    """--max-drop 0.001 (a third of a word on the shipped utterances): measured on an AVX-512 VNNI CPU, the recipe's
+    DefaultQuantization is already within it (13.14% against 13.14%) and nothing is reverted; with the first
+    convolutions quantized too, it is not (the test below)."""
     args = recipe.parse_args(["-a", "accuracy-aware", "--max-drop", "0.001", "-o", str(tmp_path)])
     result = recipe.quantize(args)
     assert result["int8_wer"] - result["fp32_wer"] <= 0.001
     reverted = result["reverted_layers"]
-    # AVX-512 VNNI machine: three layers reverted (the first model: one convolution); the first model on an AVX2
-    # machine (7-bit weights, see nncf_backend.overflow_fix): DefaultQuantization alone was within the drop, none
+    # the previous models: three layers reverted (the first model: one convolution; on an AVX2 machine with 7-bit
+    # weights, see nncf_backend.overflow_fix: none)
     assert len(reverted) <= 3, reverted
+
+
+@pytest.mark.slow
+def test_accuracy_aware_reverts_the_most_harmful_layer_when_int8_loses(tmp_path: Path) -> None:
+    """With the waveform convolutions quantized too (--quantize-front-end), DefaultQuantization loses on the shipped
+    utterances (measured on an AVX-512 VNNI CPU: 13.14% -> 13.43%), and --max-drop 0.001 is reached by reverting
+    the feature encoder's third convolution alone (12.00%), the layer ranked most harmful."""
+    done = _speechq("quantize", "--recipe", "wav2vec2", "-a", "accuracy-aware", "--max-drop", "0.001",
+                    "--quantize-front-end", "--json", "--no-progress", "-o", str(tmp_path))
+    assert done.returncode == 0, done.stderr
+    assert_reverts_most_harmful_first(json.loads(done.stdout), max_drop=0.001)
