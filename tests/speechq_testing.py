@@ -34,7 +34,7 @@ def load_script(path: Path, name: str | None = None) -> ModuleType:
 def assert_reverts_most_harmful_first(report: dict[str, Any], max_drop: float, most: int = 2) -> None:
     """A ``speechq quantize -a accuracy-aware --json`` report where DefaultQuantization lost more than ``max_drop``
     (the setting such a test needs) and accuracy-aware quantization got back within it by reverting between one and
-    ``most`` layers, the one its sensitivity ranking put first (the lowest WER with it alone in FP32) first."""
+    ``most`` layers, starting with the top of its sensitivity ranking (the lowest WER with that layer alone in FP32)."""
     aaq = report["accuracy_aware"]
     assert aaq["default_quantized"] - aaq["baseline"] > max_drop, aaq
     assert aaq["reached"] and report["int8"]["metrics"]["wer"] - report["fp32"]["metrics"]["wer"] <= max_drop
