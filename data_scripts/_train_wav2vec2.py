@@ -17,9 +17,7 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 import shutil
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
@@ -149,14 +147,6 @@ def plan_epochs(lengths: Sequence[int], config: Wav2Vec2TrainConfig) -> list[tup
     return plan
 
 
-def lr_at(step: int, total_steps: int, config: Wav2Vec2TrainConfig) -> float:
-    """Linear warm-up, then cosine decay to ``final_lr_ratio * lr``."""
-    if step < config.warmup_steps:
-        return config.lr * (step + 1) / config.warmup_steps
-    progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
-    return config.lr * (config.final_lr_ratio + (1 - config.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress)))
-
-
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, waves: Sequence[np.ndarray],
                 labels: Sequence[list[int]], plan: tuple[list[float], list[list[int]]], step: int, total_steps: int,
                 config: Wav2Vec2TrainConfig) -> tuple[int, float]:
@@ -171,13 +161,8 @@ def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, waves: Seque
         for row, i in enumerate(batch):
             target[row, : len(labels[i])] = torch.tensor(labels[i])
         loss = model(x, attention_mask=mask, labels=target).loss
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, total_steps, config)
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        losses.append(float(loss.detach()))
+        losses.append(common.optimizer_step(model, optimizer, loss, common.lr_at(step, total_steps, config),
+                                            config.grad_clip))
         step += 1
     return step, float(np.mean(losses))
 
@@ -209,35 +194,25 @@ def train(config: Any, splits: dict[str, list[Utterance]], waves: dict[str, list
     plan = plan_epochs([len(w) for w in waves["train"]], config)
     total_steps = sum(len(batches) for _, batches in plan)
     dev_refs = [common.text_of(u) for u in splits["dev"]]
-    step, best_cer, best_epoch, best_state = 0, math.inf, 0, None
-    start = time.time()
-    for epoch, epoch_plan in enumerate(plan, 1):
-        step, loss = train_epoch(model, optimizer, waves["train"], labels, epoch_plan, step, total_steps, config)
-        dev = common.score(dev_refs, greedy_texts(torch_logits(model, waves["dev"])))
-        logger.info("epoch %d/%d: loss %.3f, dev greedy WER %.2f%% CER %.2f%% (%.1f min)", epoch, config.epochs, loss,
-                    100 * dev.wer, 100 * dev.cer, (time.time() - start) / 60)
-        if dev.cer < best_cer:
-            best_cer, best_epoch = dev.cer, epoch
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-            torch.save(best_state, work_dir / checkpoint)
-            # written with every best epoch, so that --reuse-training can export a run stopped early
-            (work_dir / training_json).write_text(json.dumps({"seconds": time.time() - start, "best_epoch": epoch}))
-    seconds = time.time() - start
-    if best_state is None:
-        raise RuntimeError("no epoch was trained (epochs must be at least 1)")
-    (work_dir / training_json).write_text(json.dumps({"seconds": seconds, "best_epoch": best_epoch,
-                                                       "epochs_run": config.epochs}))
-    model.load_state_dict(best_state)
-    return model.eval(), seconds, best_epoch
+    step = 0
+
+    def run_epoch(epoch: int) -> float:
+        nonlocal step
+        step, loss = train_epoch(model, optimizer, waves["train"], labels, plan[epoch - 1], step, total_steps, config)
+        return loss
+
+    seconds, best_epoch = common.keep_best_epoch(model, config.epochs, run_epoch,
+                                                 lambda: greedy_texts(torch_logits(model, waves["dev"])), dev_refs,
+                                                 work_dir, checkpoint, training_json)
+    return model, seconds, best_epoch
 
 
 def load_trained(config: Any, work_dir: Path, make_model: Callable[[Any], nn.Module] | None = None,
                  checkpoint: str = CHECKPOINT, training_json: str = TRAINING_JSON) -> tuple[nn.Module, float, int]:
     """The weights and figures a finished training (of :func:`train`, same arguments) left in ``work_dir``."""
     model = (make_model or new_model)(config)
-    model.load_state_dict(torch.load(work_dir / checkpoint))
-    figures = json.loads((work_dir / training_json).read_text())
-    return model.eval(), float(figures["seconds"]), int(figures["best_epoch"])
+    seconds, best_epoch = common.load_checkpoint(model, work_dir, checkpoint, training_json)
+    return model, seconds, best_epoch
 
 
 # ------------------------------------------------------------------------------------------------------ export

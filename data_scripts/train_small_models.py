@@ -22,7 +22,7 @@ Usage (the command the shipped model card states)::
 
 ``--model wav2vec2``: a small Hugging Face Wav2Vec2ForCTC trained from scratch on the raw waveforms of the same
 split, exported with ``openvino.convert_model`` (``_train_wav2vec2.py``, which shares this script's corpus, scoring,
-LM and subset helpers; it evaluates on the subset the DeepSpeech run wrote)::
+training-loop, LM and subset helpers; it evaluates on the subset the DeepSpeech run wrote)::
 
     python data_scripts/train_small_models.py --model wav2vec2 --corpus /work/corpus \\
         --work-dir /work/train-w2v --out speechq/zoo/wav2vec2_small
@@ -49,7 +49,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable, Protocol, Sequence
 
 import numpy as np
 import openvino as ov
@@ -294,13 +294,71 @@ def augment_mfcc(x: torch.Tensor, lengths: torch.Tensor, mean: torch.Tensor, std
     return x * valid
 
 
-def lr_at(step: int, total_steps: int, config: DeepSpeechConfig) -> float:
+class Schedule(Protocol):
+    """The optimisation settings :func:`lr_at` reads (both trainers' configs have them)."""
+
+    lr: float
+    warmup_steps: int
+    final_lr_ratio: float
+
+
+def lr_at(step: int, total_steps: int, config: Schedule) -> float:
     """Linear warm-up, then cosine decay to ``final_lr_ratio * lr``."""
     if step < config.warmup_steps:
         return config.lr * (step + 1) / config.warmup_steps
     progress = min(1.0, (step - config.warmup_steps) / max(1, total_steps - config.warmup_steps))
     ratio = config.final_lr_ratio + (1 - config.final_lr_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
     return config.lr * ratio
+
+
+def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: torch.Tensor, lr: float,
+                   grad_clip: float) -> float:
+    """One update at learning rate ``lr`` with gradients clipped to norm ``grad_clip``; returns the loss."""
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    optimizer.zero_grad()
+    loss.backward()
+    nn.utils.clip_grad_norm_(model.parameters(), grad_clip)
+    optimizer.step()
+    return float(loss.detach())
+
+
+def keep_best_epoch(model: nn.Module, epochs: int, run_epoch: Callable[[int], float],
+                    dev_texts: Callable[[], list[str]], dev_refs: Sequence[str], work_dir: Path, checkpoint: str,
+                    training_json: str) -> tuple[float, int]:
+    """Run ``run_epoch(epoch)`` (returns its mean loss) for epochs 1..``epochs``, score ``dev_texts()`` (greedy
+    transcripts of the dev split) after each, and keep the weights of the epoch with the lowest dev CER: saved as
+    ``work_dir/checkpoint`` and loaded back into ``model`` at the end. ``work_dir/training_json`` is written with
+    every best epoch, so that ``--reuse-training`` can export a run stopped early. Returns (seconds, best epoch)."""
+    best_cer, best_epoch, best_state = math.inf, 0, None
+    start = time.time()
+    for epoch in range(1, epochs + 1):
+        loss = run_epoch(epoch)
+        dev = score(dev_refs, dev_texts())
+        logger.info("epoch %d/%d: loss %.3f, dev greedy WER %.2f%% CER %.2f%% (%.1f min)", epoch, epochs, loss,
+                    100 * dev.wer, 100 * dev.cer, (time.time() - start) / 60)
+        if dev.cer < best_cer:
+            best_cer, best_epoch = dev.cer, epoch
+            best_state = {k: v.clone() for k, v in model.state_dict().items()}
+            torch.save(best_state, work_dir / checkpoint)
+            (work_dir / training_json).write_text(json.dumps({"seconds": time.time() - start, "best_epoch": epoch}))
+    seconds = time.time() - start
+    if best_state is None:
+        raise RuntimeError("no epoch was trained (epochs must be at least 1)")
+    (work_dir / training_json).write_text(json.dumps({"seconds": seconds, "best_epoch": best_epoch,
+                                                       "epochs_run": epochs}))
+    model.load_state_dict(best_state)
+    model.eval()
+    return seconds, best_epoch
+
+
+def load_checkpoint(model: nn.Module, work_dir: Path, checkpoint: str, training_json: str) -> tuple[float, int]:
+    """Load the weights a finished :func:`keep_best_epoch` left in ``work_dir`` into ``model`` (eval mode);
+    returns its (seconds, best epoch)."""
+    model.load_state_dict(torch.load(work_dir / checkpoint))
+    model.eval()
+    figures = json.loads((work_dir / training_json).read_text())
+    return float(figures["seconds"]), int(figures["best_epoch"])
 
 
 def train_epoch(model: DeepSpeechSmall, optimizer: torch.optim.Optimizer, mfccs: Sequence[np.ndarray],
@@ -318,13 +376,7 @@ def train_epoch(model: DeepSpeechSmall, optimizer: torch.optim.Optimizer, mfccs:
         target_lengths = torch.tensor([len(labels[i]) for i in batch], dtype=torch.int64)
         log_probs = model(windows).log_softmax(-1).transpose(0, 1)
         loss = F.ctc_loss(log_probs, targets, lengths, target_lengths, blank=BLANK, zero_infinity=True)
-        for group in optimizer.param_groups:
-            group["lr"] = lr_at(step, total_steps, config)
-        optimizer.zero_grad()
-        loss.backward()
-        nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-        optimizer.step()
-        losses.append(float(loss.detach()))
+        losses.append(optimizer_step(model, optimizer, loss, lr_at(step, total_steps, config), config.grad_clip))
         step += 1
     return step, float(np.mean(losses))
 
@@ -657,24 +709,19 @@ def train_deepspeech(config: DeepSpeechConfig, splits: dict[str, list[Utterance]
     plan = plan_epochs(train_views, config)
     total_steps = sum(len(batches) for _, batches in plan)
     dev_refs = [text_of(u) for u in splits["dev"]]
-    step, best_cer, best_epoch, best_state = 0, math.inf, 0, None
-    start = time.time()
-    for epoch, (mfccs, batches) in enumerate(plan, 1):
+    step = 0
+
+    def run_epoch(epoch: int) -> float:
+        nonlocal step
+        mfccs, batches = plan[epoch - 1]
         step, loss = train_epoch(model, optimizer, mfccs, labels, batches, step, total_steps, config, gen, offset_std)
-        probs = torch_probabilities(model, dev_mfccs, config.batch_frames)
-        dev = score(dev_refs, [greedy_text(p) for p in probs])
-        logger.info("epoch %d/%d: loss %.3f, dev greedy WER %.2f%% CER %.2f%% (%.1f min)", epoch, config.epochs, loss,
-                    100 * dev.wer, 100 * dev.cer, (time.time() - start) / 60)
-        if dev.cer < best_cer:
-            best_cer, best_epoch = dev.cer, epoch
-            best_state = {k: v.clone() for k, v in model.state_dict().items()}
-            torch.save(best_state, work_dir / CHECKPOINT)
-    seconds = time.time() - start
-    if best_state is None:
-        raise RuntimeError("no epoch was trained (epochs must be at least 1)")
-    (work_dir / TRAINING_JSON).write_text(json.dumps({"seconds": seconds, "best_epoch": best_epoch}))
-    model.load_state_dict(best_state)
-    model.eval()
+        return loss
+
+    def dev_texts() -> list[str]:
+        return [greedy_text(p) for p in torch_probabilities(model, dev_mfccs, config.batch_frames)]
+
+    seconds, best_epoch = keep_best_epoch(model, config.epochs, run_epoch, dev_texts, dev_refs, work_dir, CHECKPOINT,
+                                          TRAINING_JSON)
     return model, seconds, best_epoch
 
 
@@ -685,10 +732,8 @@ TRAINING_JSON = "deepspeech_small.training.json"
 def load_trained(config: DeepSpeechConfig, work_dir: Path) -> tuple[DeepSpeechSmall, float, int]:
     """The weights and figures a finished training left in ``work_dir`` (to export and evaluate again)."""
     model = DeepSpeechSmall(config.hidden, config.dropout)
-    model.load_state_dict(torch.load(work_dir / CHECKPOINT))
-    model.eval()
-    figures = json.loads((work_dir / TRAINING_JSON).read_text())
-    return model, float(figures["seconds"]), int(figures["best_epoch"])
+    seconds, best_epoch = load_checkpoint(model, work_dir, CHECKPOINT, TRAINING_JSON)
+    return model, seconds, best_epoch
 
 
 def evaluate_ir(compiled: ov.CompiledModel, splits: dict[str, list[Utterance]], mfccs: dict[str, list[np.ndarray]],

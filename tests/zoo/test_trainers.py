@@ -1,0 +1,105 @@
+"""data_scripts/train_small_models.py on a tiny corpus: the same corpus and seed train the same weights in another
+process, the kept weights are those of the epoch with the lowest dev CER, and ``--reuse-training`` exports exactly
+the model the training run exported. (Tiny settings: these runs check the machinery, not accuracy.)"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from speechq_testing import load_script
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("transformers")
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "data_scripts"))
+
+import train_small_models as common  # noqa: E402
+
+SCRIPTS = Path(__file__).resolve().parents[2] / "data_scripts"
+# model -> (checkpoint name, tiny overrides)
+MODELS = {
+    "deepspeech": ("deepspeech_small", ["hidden=24", "epochs=3", "speeds=0.9,1.0", "batch_frames=600"]),
+    "wav2vec2": ("wav2vec2_small", ["hidden=32", "layers=1", "heads=2", "intermediate=64", "conv_dim=16,16,16,16,16,16,16",
+                                    "pos_conv_kernel=8", "pos_conv_groups=4", "epochs=3", "batch_seconds=10"]),
+}
+
+
+needs_tts = pytest.mark.skipif(shutil.which("espeak-ng") is None or shutil.which("flite") is None,
+                               reason="espeak-ng and flite are needed (sudo apt-get install -y espeak-ng flite)")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    script = load_script(SCRIPTS / "make_synthetic_corpus.py", "make_synthetic_corpus")
+    out = tmp_path_factory.mktemp("trainers") / "corpus"
+    script.build(script.Settings(train=24, dev=6, test=6, seed=3), out, workers=2)
+    return out
+
+
+def _train(model: str, corpus: Path, work_dir: Path, out: Path, *extra: str) -> list[float]:
+    """Run the script; returns the dev CER it logged after each epoch."""
+    overrides = [arg for setting in MODELS[model][1] for arg in ("--set", setting)]
+    # the DeepSpeech run writes (replaces) the shipped subset; the Wav2Vec2 run only reads one
+    subset = out.parent / f"subset-{out.name}" if model == "deepspeech" else corpus / "test"
+    command = [sys.executable, str(SCRIPTS / "train_small_models.py"), "--model", model, "--corpus", str(corpus),
+               "--work-dir", str(work_dir), "--out", str(out), "--subset-out", str(subset),
+               "--subset-size", "3", "--no-lm", "--set", "threads=1", *overrides, *extra]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return [float(cer) for cer in re.findall(r"epoch \d+/\d+: .* CER ([\d.]+)%", run.stderr)]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.slow
+@needs_tts
+@pytest.mark.parametrize("model", sorted(MODELS))
+def test_same_seed_same_weights_and_reuse_exports_the_same_model(model: str, corpus: Path, tmp_path: Path) -> None:
+    name = MODELS[model][0]
+    dev_cers = _train(model, corpus, tmp_path / "work-a", tmp_path / "out-a")
+    assert _train(model, corpus, tmp_path / "work-b", tmp_path / "out-b") == dev_cers
+    assert _sha(tmp_path / "work-a" / f"{name}.pt") == _sha(tmp_path / "work-b" / f"{name}.pt")
+
+    figures = json.loads((tmp_path / "work-a" / f"{name}.training.json").read_text())
+    assert figures["epochs_run"] == len(dev_cers) == 3
+    assert figures["best_epoch"] == 1 + dev_cers.index(min(dev_cers))
+    card = (tmp_path / "out-a" / "MODEL_CARD.md").read_text()
+    assert f"(epoch {figures['best_epoch']})" in card
+
+    _train(model, corpus, tmp_path / "work-a", tmp_path / "out-reused", "--reuse-training")
+    assert _sha(tmp_path / "out-reused" / "model.bin") == _sha(tmp_path / "out-a" / "model.bin")
+
+
+def test_the_epoch_with_the_lowest_dev_cer_is_kept_saved_and_reloaded(tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    model = torch.nn.Linear(4, 3)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    x = torch.randn(8, 4)
+    after: list[dict[str, torch.Tensor]] = []  # the weights after each epoch
+
+    def run_epoch(epoch: int) -> float:
+        loss = common.optimizer_step(model, optimizer, model(x).pow(2).mean(), lr=0.1, grad_clip=1.0)
+        after.append({k: v.clone() for k, v in model.state_dict().items()})
+        return loss
+
+    # dev transcripts of epochs 1-3: the second is right, the third (the last weights) worse again
+    transcripts = iter([["the bat"], ["the cat sat"], ["the cat set"]])
+    seconds, best = common.keep_best_epoch(model, 3, run_epoch, lambda: next(transcripts), ["the cat sat"], tmp_path,
+                                           "m.pt", "m.json")
+    assert best == 2 and seconds > 0
+    assert all(torch.equal(model.state_dict()[k], after[1][k]) for k in after[1])
+    assert not torch.equal(after[1]["weight"], after[2]["weight"])
+    assert json.loads((tmp_path / "m.json").read_text()) == {"seconds": seconds, "best_epoch": 2, "epochs_run": 3}
+
+    fresh = torch.nn.Linear(4, 3)
+    assert common.load_checkpoint(fresh, tmp_path, "m.pt", "m.json") == (seconds, 2)
+    assert all(torch.equal(fresh.state_dict()[k], after[1][k]) for k in after[1]) and not fresh.training
