@@ -172,6 +172,21 @@ class MeanOutput(sq.Metric):
         return {"mean": {"direction": "higher-better", "type": "mean"}}
 
 
+def first_outputs(engine: Any, loader: sq.DataLoader) -> list[np.ndarray]:
+    """The first output ``engine.predict()`` gives for each item of ``loader``, in order (a metric keeps them)."""
+    caught: list[np.ndarray] = []
+
+    class Keep(MeanOutput):
+        def update(self, output: Any, target: Any) -> None:
+            caught.append(output[0])
+            super().update(output, target)
+
+    engine.set_metric(Keep())
+    engine.set_data_loader(loader)
+    engine.predict()
+    return caught
+
+
 def build_tiny_conv_ctc(vocabulary: int = 12, seed: int = 0) -> ov.Model:
     """A Wav2Vec2-like whole-utterance model: waveform ``input_values`` [1, N] (dynamic N) -> conv (kernel 400,
     stride 320) -> ReLU -> 1x1 conv -> ``logits`` [1, frames, vocabulary] log-probabilities."""

@@ -1,6 +1,6 @@
 import numpy as np
 import pytest
-from speechq_testing import OMZ_STATE_C, OMZ_STATE_H, ArrayLoader, MeanOutput, build_tiny_deepspeech
+from speechq_testing import OMZ_STATE_C, OMZ_STATE_H, ArrayLoader, MeanOutput, build_tiny_deepspeech, first_outputs
 
 import speechq as sq
 from speechq.engines import StreamingEngine, make_stateful, runtime_layers
@@ -24,17 +24,7 @@ def _whole_utterance_logits(features: np.ndarray) -> np.ndarray:
 
 
 def _streamed_logits(engine: StreamingEngine, features: list[np.ndarray]) -> list[np.ndarray]:
-    caught = []
-
-    class Catch(MeanOutput):
-        def update(self, output, target):
-            caught.append(output[0])
-            super().update(output, target)
-
-    engine.set_metric(Catch())
-    engine.set_data_loader(FeatureLoader(features, list(range(len(features)))))
-    engine.predict()
-    return caught
+    return first_outputs(engine, FeatureLoader(features, list(range(len(features)))))
 
 
 def test_state_pairs_are_found_from_the_graph(tiny_deepspeech):
