@@ -35,7 +35,8 @@ def assert_reverts_most_harmful_first(report: dict[str, Any], max_drop: float, m
     """A ``speechq quantize -a accuracy-aware --json`` report where DefaultQuantization lost more than ``max_drop``
     (the setting such a test needs) and accuracy-aware quantization got back within it by reverting between one and
     ``most`` layers, starting with the top of its sensitivity ranking (the lowest WER with that layer alone in FP32;
-    layers that tie there are equally harmful, and the search may take any of them)."""
+    layers that tie there are equally harmful: the search takes the first of them in its own candidate order, which
+    the report's table need not share)."""
     aaq = report["accuracy_aware"]
     assert aaq["default_quantized"] - aaq["baseline"] > max_drop, aaq
     assert aaq["reached"] and report["int8"]["metrics"]["wer"] - report["fp32"]["metrics"]["wer"] <= max_drop
