@@ -16,13 +16,11 @@ import pytest
 from speechq_testing import load_script
 
 torch = pytest.importorskip("torch")
-pytest.importorskip("transformers")
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "data_scripts"))
-
-import train_small_models as common  # noqa: E402
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "data_scripts"
+sys.path.insert(0, str(SCRIPTS))
+
+import train_small_models as common  # noqa: E402
 # model -> (checkpoint name, tiny overrides)
 MODELS = {
     "deepspeech": ("deepspeech_small", ["hidden=24", "epochs=3", "speeds=0.9,1.0", "batch_frames=600"]),
@@ -64,6 +62,8 @@ def _sha(path: Path) -> str:
 @needs_tts
 @pytest.mark.parametrize("model", sorted(MODELS))
 def test_same_seed_same_weights_and_reuse_exports_the_same_model(model: str, corpus: Path, tmp_path: Path) -> None:
+    if model == "wav2vec2":
+        pytest.importorskip("transformers")
     name = MODELS[model][0]
     dev_cers = _train(model, corpus, tmp_path / "work-a", tmp_path / "out-a")
     assert _train(model, corpus, tmp_path / "work-b", tmp_path / "out-b") == dev_cers
