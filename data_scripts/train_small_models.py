@@ -620,8 +620,9 @@ def card_tail(data: dict[str, tuple[int, float]], training: str, how_run: str, r
 ```
 {command}
 ```
-Training is seeded and runs with `torch.use_deterministic_algorithms(True)`; identical weights from a second
-training run were not checked{run_note}.
+Training is seeded and runs with `torch.use_deterministic_algorithms(True)`: `tests/zoo/test_trainers.py` checks
+on a tiny corpus that a second run, in another process, writes the same checkpoint bytes; a second full run was
+not compared{run_note}.
 """
 
 
