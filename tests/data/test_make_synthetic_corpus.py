@@ -122,6 +122,8 @@ TRAIN_ONLY = [  # setting, check_tools option, engines, voices: the train-only v
     pytest.param("extra_voices_train", "extra", {"pico", "piper"}, lambda s: [v for _, v in s.EXTRA_VOICES],
                  id="pico-piper"),
     pytest.param("rhvoice_train", "rhvoice", {"rhvoice"}, lambda s: s.RHVOICE_VOICES, id="rhvoice"),
+    pytest.param("converted_train", "converted", {"praat"}, lambda s: [f"{e}-{v}" for e, v in s.CONVERTED_SOURCES],
+                 id="converted"),
 ]
 
 
@@ -132,7 +134,8 @@ def test_train_only_voices_add_train_utterances_and_change_nothing_else(script: 
     if not _installed(script, option):
         pytest.skip(f"the voices of {setting} are not installed (./dev installs them)")
     out, _ = tiny
-    settings = script.Settings(train=12, dev=3, test=6, seed=5, **{setting: 4})
+    count = len(voices(script))  # one utterance per voice
+    settings = script.Settings(train=12, dev=3, test=6, seed=5, **{setting: count})
     script.build(settings, tmp_path / "v2", workers=2)
     v2 = tmp_path / "v2"
     for split in ("dev", "test"):
@@ -140,18 +143,58 @@ def test_train_only_voices_add_train_utterances_and_change_nothing_else(script: 
     assert (v2 / "train_text.txt").read_bytes() == (out / "train_text.txt").read_bytes()  # sentences, each once
     rows = [line.split("\t") for line in (v2 / "speakers.tsv").read_text().splitlines()[1:]]
     added = {r[0]: r for r in rows if r[1] in engines}
-    assert sorted(r[2] for r in added.values()) == sorted(voices(script))  # 4 utterances: every voice speaks
+    assert sorted(r[2] for r in added.values()) == sorted(voices(script))  # every voice speaks
     assert all(r[4] == "train" for r in added.values())
     train = LibriSpeechDataLoader(v2 / "train", features=DeepSpeechFeatures(), alphabet=ALPHABET, check_audio=True)
     spoken = [u for u in train.utterances if u.utterance_id.split("-")[0] in added]
     train_sentences = set((out / "train_text.txt").read_text().splitlines())
-    assert len(train) == 16 and len(spoken) == 4 and all(u.text.lower() in train_sentences for u in spoken)
+    assert len(train) == 12 + count and len(spoken) == count and all(u.text.lower() in train_sentences for u in spoken)
     for utterance in spoken:
         audio, rate = soundfile.read(utterance.audio_path)
         assert rate == 16_000 and 1.0 < len(audio) / rate < 15.0 and 0.2 < np.abs(audio).max() < 1.0
     script.build(settings, tmp_path / "again", workers=1)
     assert _digest(tmp_path / "again") == _digest(v2)
-    assert f"--{setting.replace('_', '-')} 4" in script.rebuild_command(v2)
+    assert f"--{setting.replace('_', '-')} {count}" in script.rebuild_command(v2)
+
+
+def _median_f0(audio: np.ndarray) -> float:
+    import parselmouth
+    from parselmouth.praat import call
+
+    pitch = call(parselmouth.Sound(audio.astype(np.float64), 16_000), "To Pitch", 0.0, 75.0, 600.0)
+    return float(call(pitch, "Get quantile", 0.0, 0.0, 0.5, "Hertz"))
+
+
+def _formant_warp(before: np.ndarray, after: np.ndarray) -> float:
+    """The frequency scaling that best maps the spectral envelope (200-4000 Hz) of ``before`` onto that of ``after``:
+    how far the formants moved. The envelope: the long-term log spectrum of the loud frames, cepstrally smoothed
+    (30 quefrency bins), so that the pitch harmonics do not count."""
+    def log_spectrum(audio: np.ndarray) -> np.ndarray:
+        frames = audio[: len(audio) // 512 * 512].reshape(-1, 512) * np.hanning(512)
+        power = np.abs(np.fft.rfft(frames, axis=1)) ** 2
+        cepstrum = np.fft.irfft(np.log(power[power.sum(1) > 0.05 * power.sum(1).max()].mean(0) + 1e-12))
+        cepstrum[30:-30] = 0.0
+        return np.fft.rfft(cepstrum).real
+
+    freqs = np.fft.rfftfreq(512, 1 / 16_000)
+    band = (freqs > 200) & (freqs < 4000)
+    a, b = log_spectrum(before), log_spectrum(after)
+    return float(max(np.linspace(0.8, 1.25, 91),
+                     key=lambda w: np.corrcoef(b[band], np.interp(freqs[band] / w, freqs, a))[0, 1]))
+
+
+@pytest.mark.parametrize(("formant_ratio", "pitch_factor"), [(1.0, 1.3), (0.88, 1.0), (1.14, 0.8)])
+def test_change_voice_moves_formants_and_pitch_each_by_its_own_factor(script: ModuleType, formant_ratio: float,
+                                                                      pitch_factor: float) -> None:
+    pytest.importorskip("parselmouth", reason="praat-parselmouth is needed (pip install -e '.[voices]')")
+    voice = script.Voice(1, "flite", "awb", False)
+    job = script.Job("x", "train", "the players tried to open the heavy door before noon", voice, Path("x"), (0,))
+    source = script._speech(job, np.random.default_rng(0))
+    changed = script.change_voice(source, formant_ratio, pitch_factor, 1.0, seed=1)
+    assert np.array_equal(script.change_voice(source, formant_ratio, pitch_factor, 1.0, seed=1), changed)
+    assert len(changed) == len(source)  # the duration stays
+    assert _median_f0(changed) / _median_f0(source) == pytest.approx(pitch_factor, rel=0.03)
+    assert _formant_warp(source, changed) == pytest.approx(formant_ratio, abs=0.015)
 
 
 def test_festival_missing_says_how_to_install(script: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -167,6 +210,8 @@ MISSING_MODULES = [  # check_tools option, the absent module, what the refusal s
                  r"pip install -e '.\[voices\]'", id="pico-piper"),
     pytest.param("rhvoice", "rhvoice_wrapper", r"--rhvoice-train needs the Python module rhvoice_wrapper; install it "
                  r"with: pip install -e '.\[voices\]'", id="rhvoice"),
+    pytest.param("converted", "parselmouth", r"--converted-train needs the Python module parselmouth; install it "
+                 r"with: pip install -e '.\[voices\]'", id="converted"),
 ]
 
 
