@@ -165,7 +165,7 @@ class Voice:
 
     speaker_id: int
     engine: str  # "espeak-ng", "flite", "festival", "pico", "piper", "rhvoice" or "praat" (a converted voice)
-    name: str  # "en-us+f3", "slt"; "praat": the source's "<engine>-<voice>", "flite-awb"
+    name: str  # "en-us+f3", "slt"; "praat": the source's "<engine>:<voice>", "flite:awb"
     held_out: bool
 
 
@@ -207,7 +207,7 @@ def rhvoice_voices() -> list[Voice]:
 def converted_voices() -> list[Voice]:
     """The converted voices of ``--converted-train`` (5001 onwards): one per source voice, a new speaker each
     utterance (its formants and pitch drawn anew)."""
-    return [Voice(5001 + i, "praat", f"{engine}-{name}", False) for i, (engine, name) in enumerate(CONVERTED_SOURCES)]
+    return [Voice(5001 + i, "praat", f"{engine}:{name}", False) for i, (engine, name) in enumerate(CONVERTED_SOURCES)]
 
 
 def train_only_voices() -> list[Voice]:
@@ -331,7 +331,7 @@ def _speech(job: Job, rng: np.random.Generator) -> NDArray[np.float32]:
     elif job.voice.engine == "rhvoice":
         return _rhvoice_audio(job, rng.uniform(-0.25, 0.25), rng.uniform(-0.3, 0.3))
     elif job.voice.engine == "praat":
-        engine, _, name = job.voice.name.partition("-")
+        engine, _, name = job.voice.name.partition(":")
         source = _speech(replace(job, voice=Voice(job.voice.speaker_id, engine, name, False)), rng)
         draw = [float(np.exp(rng.uniform(*np.log(bounds)))) for bounds in (FORMANT_RATIO, PITCH_FACTOR, PITCH_RANGE_FACTOR)]
         return _checked(change_voice(source, *draw, seed=int(rng.integers(2**31))), job)

@@ -122,7 +122,7 @@ TRAIN_ONLY = [  # setting, check_tools option, engines, voices: the train-only v
     pytest.param("extra_voices_train", "extra", {"pico", "piper"}, lambda s: [v for _, v in s.EXTRA_VOICES],
                  id="pico-piper"),
     pytest.param("rhvoice_train", "rhvoice", {"rhvoice"}, lambda s: s.RHVOICE_VOICES, id="rhvoice"),
-    pytest.param("converted_train", "converted", {"praat"}, lambda s: [f"{e}-{v}" for e, v in s.CONVERTED_SOURCES],
+    pytest.param("converted_train", "converted", {"praat"}, lambda s: [f"{e}:{v}" for e, v in s.CONVERTED_SOURCES],
                  id="converted"),
 ]
 
