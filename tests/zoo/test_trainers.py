@@ -103,3 +103,32 @@ def test_the_epoch_with_the_lowest_dev_cer_is_kept_saved_and_reloaded(tmp_path: 
     fresh = torch.nn.Linear(4, 3)
     assert common.load_checkpoint(fresh, tmp_path, "m.pt", "m.json") == (seconds, 2)
     assert all(torch.equal(fresh.state_dict()[k], after[1][k]) for k in after[1]) and not fresh.training
+
+
+@pytest.mark.parametrize(("corner", "gain_db"), [(28, -20.0), (33, 12.0), (38, -25.0)])
+def test_high_shelf_on_the_features_equals_filtering_the_audio(corner: int, gain_db: float) -> None:
+    """The training's high-shelf augmentation works on the log-mel bands under DeepSpeech's cepstra; it must do what
+    filtering the waveform with the same gain curve does to the MFCC (the curve: the logistic step over the mel
+    band index, placed at the bands' centre frequencies)."""
+    import numpy as np
+
+    from speechq.constants import DEEPSPEECH_MEL_CHANNELS, DEEPSPEECH_MEL_HIGH_HZ, DEEPSPEECH_MEL_LOW_HZ
+    from speechq.data import read_audio
+    from speechq.features import deepspeech_mfcc
+    from speechq_testing import SHIPPED_UTTERANCES
+
+    audio = read_audio(sorted(SHIPPED_UTTERANCES.glob("*/*/*.flac"))[0])
+    mel = lambda hz: 1127.0 * np.log1p(np.asarray(hz) / 700.0)  # noqa: E731  (TensorFlow's mel scale)
+    spacing = (mel(DEEPSPEECH_MEL_HIGH_HZ) - mel(DEEPSPEECH_MEL_LOW_HZ)) / (DEEPSPEECH_MEL_CHANNELS + 1)
+    hz = np.fft.rfftfreq(len(audio), 1 / 16000)
+    band = (mel(hz) - mel(DEEPSPEECH_MEL_LOW_HZ)) / spacing - 1.0  # fractional band index: band k peaks at k
+    curve_db = gain_db / (1.0 + np.exp(-(band - corner)))
+    filtered = np.fft.irfft(np.fft.rfft(audio) * 10 ** (curve_db / 20), len(audio)).astype(np.float32)
+
+    before = torch.from_numpy(deepspeech_mfcc(audio))
+    real = torch.from_numpy(deepspeech_mfcc(filtered)) - before
+    shelf = common.high_shelf(before @ common.INVERSE_DCT, torch.tensor(float(corner)), torch.tensor(gain_db))
+    augmented = shelf @ common.DCT - before
+    assert real.mean(0).abs().max() > 0.5  # the filter moves the cepstra
+    assert float((augmented.mean(0) - real.mean(0)).norm() / real.mean(0).norm()) < 0.03
+    assert float((augmented - real).abs().max()) < 0.25 * float(real.abs().max())
