@@ -110,6 +110,8 @@ def compare_latencies(fp32: ov.Model, int8: ov.Model, inputs: Sequence[Mapping[s
     for label, which, precision in LATENCY_ROWS:
         try:
             rows.append(measure_latency(models[which], inputs, label, precision=precision, **options))
+            if precision == "default" and rows[-1].precision != "f32":
+                _warn_if_default_precision_breaks(models[which], inputs, rows[-1], options.get("device", "CPU"))
         except RuntimeError as error:
             if precision != "default":
                 raise
@@ -117,3 +119,18 @@ def compare_latencies(fp32: ov.Model, int8: ov.Model, inputs: Sequence[Mapping[s
             logger.warning("latency of %s not measured: the %s plugin could not run the FP32 model in the precision "
                            "it picks by default (%s)", label, options.get("device", "CPU"), reason)
     return tuple(rows)
+
+
+def _warn_if_default_precision_breaks(model: ov.Model, inputs: Sequence[Mapping[str, NDArray[Any]]], row: Latency,
+                                      device: str) -> None:
+    """Warn when the plugin's default precision computes something else than f32 (an OpenVINO bug for some layer
+    shapes, or a model that needs f32): that row's latency is then the speed of a wrong computation."""
+    from speechq.algorithms.drift import measure_precision_drift
+
+    for drift in measure_precision_drift(model, inputs, device=device):
+        if drift.drifted:
+            agreement = "" if drift.agreement is None else \
+                f", most likely symbol unchanged at {100 * drift.agreement:.1f}% of positions"
+            logger.warning("%s: the %s plugin's default precision (%s) changes output %r against f32 (relative error "
+                           "%.3f%s, on %d input(s)): its latency is that of a wrong computation; run this model in f32",
+                           row.label, device, row.precision, drift.output, drift.relative_error, agreement, drift.items)

@@ -147,7 +147,15 @@ def accuracy_table(summary: dict[str, Any]) -> list[str]:
         delta = row["wer_vs_fp32_points"]
         lines.append(f"| {row['label']} | {_pct(row['wer'])} | {_pct(row['cer'])} | "
                      f"{'n/a' if delta is None else f'{delta:+.2f}'} | {_mb(row['size_bytes'])} |")
+    rows = {row["key"]: row for row in summary["accuracy"]}
+    f32, default = rows.get("openvino_fp32"), rows.get("openvino_fp32_default")
+    if f32 and default and default["cer"] > 2 * f32["cer"] + 0.02:
+        lines += ["", f"{DEFAULT_PRECISION_BREAKS}: CER {_pct(default['cer'])} against {_pct(f32['cer'])} with f32, the "
+                  "same IR and utterances. Its speed is that of a wrong computation; speechq runs FP32 in f32."]
     return lines + [""]
+
+
+DEFAULT_PRECISION_BREAKS = "OpenVINO's default precision does not compute this model right on this CPU"
 
 
 def speed_tables(summary: dict[str, Any]) -> list[str]:

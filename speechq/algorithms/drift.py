@@ -18,7 +18,7 @@ import openvino as ov
 from speechq.constants import F32_BASELINE_PRECISION
 from speechq.model import get_core
 
-__all__ = ["OutputDrift", "check_drift", "measure_drift"]
+__all__ = ["OutputDrift", "check_drift", "measure_drift", "measure_precision_drift"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,8 +46,11 @@ class OutputDrift:
         return self.relative_error > MAX_RELATIVE_ERROR or (self.agreement is not None and self.agreement < MIN_AGREEMENT)
 
 
-def _run(model: ov.Model, inputs: Sequence[Mapping[str, Any]]) -> list[list[NDArray[Any]]]:
-    compiled = get_core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": F32_BASELINE_PRECISION})
+def _run(model: ov.Model, inputs: Sequence[Mapping[str, Any]], precision: str = F32_BASELINE_PRECISION,
+         device: str = "CPU") -> list[list[NDArray[Any]]]:
+    """Every output of ``model`` on each input, compiled with ``precision`` (``"default"``: the plugin's choice)."""
+    properties = {} if precision == "default" else {"INFERENCE_PRECISION_HINT": precision}
+    compiled = get_core().compile_model(model, device, properties)
     request = compiled.create_infer_request()
     stateful = bool(model.get_sinks())
     outputs = []
@@ -67,8 +70,22 @@ def measure_drift(fp32: ov.Model, int8: ov.Model, inputs: Sequence[Mapping[str, 
     items = list(inputs[:max_items])
     if not items:
         return []
-    reference, quantized = _run(fp32, items), _run(int8, items)
-    names = [output.get_any_name() for output in fp32.outputs]
+    return _compare(fp32, _run(fp32, items), _run(int8, items), outputs)
+
+
+def measure_precision_drift(model: ov.Model, inputs: Sequence[Mapping[str, Any]], precision: str = "default",
+                            max_items: int = 4, device: str = "CPU") -> list[OutputDrift]:
+    """How far ``model``'s outputs move when the plugin runs it in ``precision`` (``"default"``: its own choice,
+    bf16 on CPUs with AVX-512 BF16 or AMX) instead of f32, on the first ``max_items`` of ``inputs``."""
+    items = list(inputs[:max_items])
+    if not items:
+        return []
+    return _compare(model, _run(model, items, device=device), _run(model, items, precision, device), None)
+
+
+def _compare(model: ov.Model, reference: list[list[NDArray[Any]]], quantized: list[list[NDArray[Any]]],
+             outputs: Sequence[str] | None) -> list[OutputDrift]:
+    names = [output.get_any_name() for output in model.outputs]
     drifts = []
     for k, name in enumerate(names):
         if outputs is not None and name not in outputs:
@@ -81,7 +98,7 @@ def measure_drift(fp32: ov.Model, int8: ov.Model, inputs: Sequence[Mapping[str, 
         if reference[0][k].ndim >= 1 and reference[0][k].shape[-1] > 1:
             same = [np.argmax(r[k], axis=-1) == np.argmax(q[k], axis=-1) for r, q in zip(reference, quantized)]
             agreement = float(np.mean(np.concatenate([s.ravel() for s in same])))
-        drifts.append(OutputDrift(name, relative, agreement, len(items)))
+        drifts.append(OutputDrift(name, relative, agreement, len(reference)))
     return drifts
 
 

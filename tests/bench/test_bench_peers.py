@@ -24,6 +24,7 @@ sys.path.insert(0, str(REPO / "bench"))
 
 from _peers.architectures import ARCHITECTURES  # noqa: E402
 from _peers.contenders import CONTENDERS  # noqa: E402
+from _peers.report import DEFAULT_PRECISION_BREAKS  # noqa: E402
 
 ALWAYS = {"openvino_fp32", "openvino_fp32_default", "speechq_default", "speechq_accuracy_aware", "nncf",
           "nncf_accuracy_control"}  # openvino and nncf are speechq's own dependencies
@@ -105,15 +106,19 @@ def test_each_architecture_reports_its_own_run(tiny: Report) -> None:
 
 @SLOW
 def test_error_rates_are_fractions(tiny: Report) -> None:
-    summary, _, _ = tiny
+    summary, text, _ = tiny
     for row in summary["accuracy"]:
         for name in ("wer", "cer"):
             assert math.isfinite(row[name]) and row[name] >= 0, row
-        if row["key"] in ALWAYS - {"nncf"}:  # plain NNCF may garble the LSTM (that is a finding, not a bug)
-            assert 0 <= row["wer"] <= 1 and 0 <= row["cer"] <= 1, row
+        if row["key"] in ALWAYS - {"nncf", "openvino_fp32_default"}:  # plain NNCF may garble the LSTM, OpenVINO's
+            assert 0 <= row["wer"] <= 1 and 0 <= row["cer"] <= 1, row  # bf16 a model: findings (stated, below)
         assert row["utterances"] == summary["meta"]["test_utterances"] > 0
     fp32 = next(row for row in summary["accuracy"] if row["key"] == "openvino_fp32")
     assert fp32["wer_vs_fp32_points"] == 0
+    # OpenVINO 2026.4's bf16 GroupConvolution miscomputes the shipped Wav2Vec2's positional convolution on AMX CPUs
+    # (README, Limits): where the default precision reads much worse than f32, the report must say so, else not
+    default = next(row for row in summary["accuracy"] if row["key"] == "openvino_fp32_default")
+    assert (default["cer"] > 2 * fp32["cer"] + 0.02) == (DEFAULT_PRECISION_BREAKS in text)
 
 
 @SLOW

@@ -1,0 +1,41 @@
+"""speechq.benchmark: the latency rows, and the warning when the plugin's default precision computes something else."""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import openvino as ov
+import pytest
+from openvino import opset13 as ops
+
+from speechq.benchmark import FP32_DEFAULT, LATENCY_ROWS, compare_latencies
+
+
+def _grouped_conv(channels: int, kernel: int, groups: int) -> ov.Model:
+    """A 1-D grouped convolution like a Wav2Vec2 positional embedding (dynamic length)."""
+    rng = np.random.default_rng(0)
+    x = ops.parameter([1, channels, -1], np.float32, name="x")
+    weights = rng.normal(size=(groups, channels // groups, channels // groups, kernel)).astype(np.float32) * 0.05
+    y = ops.group_convolution(x, ops.constant(weights), [1], [kernel // 2], [kernel // 2], [1])
+    return ov.Model([y], [x], "grouped_conv")
+
+
+@pytest.mark.parametrize("shape", [(160, 32, 16), (160, 31, 16)])  # OpenVINO 2026.4's bf16 gets the first wrong on AMX
+def test_default_precision_row_warns_when_it_computes_something_else(shape: tuple[int, int, int],
+                                                                     caplog: pytest.LogCaptureFixture) -> None:
+    model = _grouped_conv(*shape)
+    x = np.random.default_rng(1).normal(size=(1, shape[0], 200)).astype(np.float32)
+    core = ov.Core()
+    f32 = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})(x)[0]
+    default = core.compile_model(model, "CPU")(x)[0]
+    wrong = np.abs(default - f32).mean() / np.abs(f32).mean() > 0.25
+
+    with caplog.at_level(logging.WARNING, logger="speechq.benchmark"):
+        rows = compare_latencies(model, model, [{"x": x}], repeats=2, warmup=0)
+    assert [row.label for row in rows] == [label for label, _, _ in LATENCY_ROWS]
+    warned = [r.getMessage() for r in caplog.records if "wrong computation" in r.getMessage()]
+    assert bool(warned) == wrong
+    if wrong:  # names the row, the precision the plugin chose and the output
+        chosen = next(row.precision for row in rows if row.label == FP32_DEFAULT)
+        assert chosen != "f32" and FP32_DEFAULT in warned[0] and f"({chosen})" in warned[0]
