@@ -115,8 +115,6 @@ class DeepSpeechConfig:
     time_mask_steps: int = 5
     cepstrum_masks: int = 0
     cepstrum_mask_width: int = 3
-    mel_masks: int = 0  # SpecAugment frequency masks, on the 40 log-mel bands the 26 cepstra come from
-    mel_mask_width: int = 6
     high_shelf_db: float = 0.0  # per utterance, a gain of +-this many dB above a random 3.5-7.5 kHz corner
     feature_noise: float = 0.0  # std of noise added to MFCC, in training standard deviations
     channel_offset: float = 1.0  # per-utterance cepstral offsets, in standard deviations of speakers' mean cepstra
@@ -277,8 +275,8 @@ def augment_mfcc(x: torch.Tensor, lengths: torch.Tensor, mean: torch.Tensor, std
     """Augmented copy of a padded MFCC batch [B, T, 26] (padding stays zero):
 
     a random constant offset per utterance and cepstrum (``channel_offset * offset_std``), SpecAugment-style time
-    masks (frames set to the training mean), cepstrum masks, a high shelf and frequency masks on the log-mel spectrum
-    the cepstra are the DCT of (:func:`mel_augmented`), and Gaussian noise (``feature_noise * std``).
+    masks (frames set to the training mean), cepstrum masks, a high shelf on the log-mel spectrum the cepstra are the
+    DCT of (:func:`shelved`), and Gaussian noise (``feature_noise * std``).
     ``mean``/``std``: [26] training statistics.
     """
     b, t, _ = x.shape
@@ -295,8 +293,8 @@ def augment_mfcc(x: torch.Tensor, lengths: torch.Tensor, mean: torch.Tensor, std
             width = int(torch.randint(0, config.cepstrum_mask_width + 1, (1,), generator=gen))
             start = int(torch.randint(1, CEPSTRA - width + 1, (1,), generator=gen))
             x[i, :, start : start + width] = mean[start : start + width]
-    if config.high_shelf_db or (config.mel_masks and config.mel_mask_width):
-        x = mel_augmented(x, config, gen)
+    if config.high_shelf_db:
+        x = shelved(x, config.high_shelf_db, gen)
     return x * valid
 
 
@@ -314,30 +312,13 @@ def high_shelf(log_mel: torch.Tensor, corner: torch.Tensor, gain_db: torch.Tenso
     return log_mel + step * gain_db * (math.log(10.0) / 20.0)
 
 
-def mel_augmented(x: torch.Tensor, config: DeepSpeechConfig, gen: torch.Generator) -> torch.Tensor:
-    """``x`` [B, T, 26] through the 40 log-mel bands the cepstra are the DCT of, per utterance:
-
-    a high shelf (a gain drawn from +-``config.high_shelf_db`` dB above a corner band drawn from
-    ``SHELF_CORNER_BANDS``, a logistic step one band wide: another microphone, codec or vocoder in the top octave,
-    where synthetic voices differ most), then ``config.mel_masks`` frequency masks of up to ``config.mel_mask_width``
-    bands, set to each frame's mean over the bands (SpecAugment's frequency masks).
-    """
-    b, bands = x.shape[0], DCT.shape[0]
-    log_mel = x @ INVERSE_DCT  # [B, T, 40]
-    if config.high_shelf_db:
-        corner = torch.randint(*SHELF_CORNER_BANDS, (b, 1, 1), generator=gen).float()
-        gain_db = config.high_shelf_db * (2.0 * torch.rand((b, 1, 1), generator=gen) - 1.0)
-        log_mel = high_shelf(log_mel, corner, gain_db)
-    if config.mel_masks and config.mel_mask_width:
-        frame_mean = log_mel.mean(dim=-1, keepdim=True)
-        keep = torch.ones(b, 1, bands)
-        for i in range(b):
-            for _ in range(config.mel_masks):
-                width = int(torch.randint(0, config.mel_mask_width + 1, (1,), generator=gen))
-                start = int(torch.randint(0, bands - width + 1, (1,), generator=gen))
-                keep[i, 0, start : start + width] = 0.0
-        log_mel = log_mel * keep + frame_mean * (1.0 - keep)
-    return log_mel @ DCT
+def shelved(x: torch.Tensor, max_db: float, gen: torch.Generator) -> torch.Tensor:
+    """``x`` [B, T, 26] through the 40 log-mel bands the cepstra are the DCT of, with a high shelf per utterance: a
+    gain drawn from +-``max_db`` dB above a corner band drawn from ``SHELF_CORNER_BANDS`` (:func:`high_shelf`):
+    another microphone, codec or vocoder in the top octave, where synthetic voices differ most."""
+    corner = torch.randint(*SHELF_CORNER_BANDS, (x.shape[0], 1, 1), generator=gen).float()
+    gain_db = max_db * (2.0 * torch.rand((x.shape[0], 1, 1), generator=gen) - 1.0)
+    return high_shelf(x @ INVERSE_DCT, corner, gain_db) @ DCT
 
 
 class Schedule(Protocol):
@@ -637,9 +618,6 @@ def _augmentation(c: DeepSpeechConfig) -> str:
     if c.high_shelf_db:
         parts.append(f"a high shelf per utterance: a gain drawn from +-{c.high_shelf_db:g} dB above a corner drawn from "
                      "3.5-7.5 kHz (on the log-mel bands under the cepstra)")
-    if c.mel_masks and c.mel_mask_width:
-        parts.append(f"{c.mel_masks} frequency masks of up to {c.mel_mask_width} of the 40 log-mel bands under the "
-                     "cepstra per utterance")
     if c.channel_offset:
         parts.append(f"a random constant offset per utterance on each cepstrum, normal with {c.channel_offset} "
                      "times the standard deviation of the training speakers' mean cepstra (a new speaker or channel)")
