@@ -15,6 +15,7 @@ from typing import Any, Mapping, Sequence
 from numpy.typing import NDArray
 import openvino as ov
 
+from speechq.drift import measure_precision_drift
 from speechq.errors import ConfigError
 from speechq.model import get_core
 
@@ -125,8 +126,6 @@ def _warn_if_default_precision_breaks(model: ov.Model, inputs: Sequence[Mapping[
                                       device: str) -> None:
     """Warn when the plugin's default precision computes something else than f32 (an OpenVINO bug for some layer
     shapes, or a model that needs f32): that row's latency is then the speed of a wrong computation."""
-    from speechq.algorithms.drift import measure_precision_drift
-
     for drift in measure_precision_drift(model, inputs, device=device):
         if drift.drifted:
             agreement = "" if drift.agreement is None else \

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from speechq.algorithms import AccuracyAwareResult
-from speechq.algorithms.drift import OutputDrift, check_drift
+from speechq.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart
 from speechq.algorithms.sensitivity import Sensitivity
 from speechq.api.sampler import IndexSampler

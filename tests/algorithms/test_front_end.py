@@ -13,7 +13,7 @@ from openvino import opset13 as ops
 from speechq_testing import ArrayLoader, build_tiny_conv_ctc
 
 import speechq as sq
-from speechq.algorithms.drift import measure_drift
+from speechq.drift import measure_drift
 from speechq.algorithms.front_end import (
     DEPTHWISE_CONVOLUTIONS,
     SPECTRAL_FRONT_END,

@@ -8,7 +8,7 @@ and keep them FP32 unless ``keep_front_end_fp32`` / ``keep_depthwise_fp32`` is f
 from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
 at inference. Recurrent layers then get the shared input/state and weight scales the CPU plugin's int8 RNN
 assumes (``speechq.algorithms.recurrent``). Last, INT8 and FP32 outputs are compared on calibration inputs, with a
-warning when they drifted far (``speechq.algorithms.drift``; figures in ``drift``).
+warning when they drifted far (``speechq.drift``; figures in ``drift``).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from typing import Any, Sequence
 import openvino as ov
 
 from speechq.algorithms.base import Algorithm, calibration_indices
-from speechq.algorithms.drift import OutputDrift, check_drift
+from speechq.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end, front_end_names
 from speechq.algorithms.graph import prepare_for_quantization, store_exact_fp16_weights
 from speechq.algorithms.recurrent import RecurrentAlignment, align_recurrent_quantizers

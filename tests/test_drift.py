@@ -3,7 +3,7 @@
 import logging
 
 from speechq.algorithms.default.nncf_backend import quantize_with_nncf
-from speechq.algorithms.drift import check_drift, measure_drift
+from speechq.drift import check_drift, measure_drift
 from speechq.algorithms.graph import prepare_for_quantization
 
 
@@ -14,7 +14,7 @@ def test_a_model_against_itself_has_not_drifted(tiny_deepspeech, utterance_featu
     engine = sq.StreamingEngine({}, ArrayLoader(utterance_features, [None] * len(utterance_features)), None)
     engine.set_model(tiny_deepspeech)
     inputs = engine.collect_model_inputs(sq.IndexSampler(engine.data_loader, [0, 1]))
-    with caplog.at_level(logging.INFO, logger="speechq.algorithms.drift"):
+    with caplog.at_level(logging.INFO, logger="speechq.drift"):
         drifts = check_drift(tiny_deepspeech.model, tiny_deepspeech.model, inputs, outputs=engine.result_outputs)
     assert [(d.output, d.relative_error, d.agreement, d.items) for d in drifts] == [("logits", 0.0, 1.0, len(inputs))]
     assert not [r for r in caplog.records if r.levelno >= logging.WARNING]
@@ -34,7 +34,7 @@ def test_a_broken_quantization_is_flagged_and_the_aligned_one_is_closer(caplog):
     algorithm = sq.DefaultQuantization({"stat_subset_size": 4}, engine)
     inputs = algorithm.calibration_inputs(model)
     raw = quantize_with_nncf(prepare_for_quantization(model.model), inputs, algorithm.params)
-    with caplog.at_level(logging.WARNING, logger="speechq.algorithms.drift"):
+    with caplog.at_level(logging.WARNING, logger="speechq.drift"):
         raw_drift = check_drift(model.model, raw, inputs, outputs=["logits"])
     assert raw_drift[0].drifted
     assert any("'logits' drifted far from FP32" in r.getMessage() for r in caplog.records)

@@ -1,7 +1,9 @@
-"""How far a quantized model's outputs moved from the FP32 model's, on inputs it was calibrated on.
+"""How far a model's outputs moved: a quantized model's from the FP32 model's on inputs it was calibrated on, or one
+model's in the plugin's default precision from its own in f32.
 
 A quantization that wrecks a model is silent unless someone looks: after every quantization speechq runs both
-models on a few calibration inputs and warns, with the figures, when the outputs drifted far. For outputs over a
+models on a few calibration inputs and warns, with the figures, when the outputs drifted far. So is a plugin
+precision that computes a model wrong (``speechq.benchmark`` checks its default-precision row). For outputs over a
 vocabulary (CTC logits or probabilities) the telling figure is how often the most likely symbol stays the same.
 """
 
