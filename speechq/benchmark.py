@@ -15,7 +15,7 @@ from typing import Any, Mapping, Sequence
 from numpy.typing import NDArray
 import openvino as ov
 
-from speechq.drift import measure_precision_drift
+from speechq.drift import MAX_RELATIVE_ERROR, measure_precision_drift
 from speechq.errors import ConfigError
 from speechq.model import get_core
 
@@ -125,9 +125,11 @@ def compare_latencies(fp32: ov.Model, int8: ov.Model, inputs: Sequence[Mapping[s
 def _warn_if_default_precision_breaks(model: ov.Model, inputs: Sequence[Mapping[str, NDArray[Any]]], row: Latency,
                                       device: str) -> None:
     """Warn when the plugin's default precision computes something else than f32 (an OpenVINO bug for some layer
-    shapes, or a model that needs f32): that row's latency is then the speed of a wrong computation."""
+    shapes, or a model that needs f32): that row's latency is then the speed of a wrong computation. Judged by the
+    relative error alone: bf16's rounding flips the arg-max of near-ties (an LSTM state's largest unit, say) without
+    being wrong."""
     for drift in measure_precision_drift(model, inputs, device=device):
-        if drift.drifted:
+        if drift.relative_error > MAX_RELATIVE_ERROR:
             agreement = "" if drift.agreement is None else \
                 f", most likely symbol unchanged at {100 * drift.agreement:.1f}% of positions"
             logger.warning("%s: the %s plugin's default precision (%s) changes output %r against f32 (relative error "

@@ -31,11 +31,12 @@ MAX_RELATIVE_ERROR = 0.25  # above this mean |INT8 - FP32| / mean |FP32|, warn
 
 @dataclass(frozen=True)
 class OutputDrift:
-    """One output's drift over ``items`` inferences.
+    """One output's drift over ``items`` inferences (INT8 against FP32, or a precision against f32).
 
     Attributes:
-        output: output name; relative_error: mean |INT8 - FP32| / mean |FP32|; agreement: share of positions whose
-        arg-max over the last axis is unchanged (None for outputs with a last axis of 1); items: inferences compared.
+        output: output name; relative_error: mean |moved - reference| / mean |reference|; agreement: share of
+        positions whose arg-max over the last axis is unchanged (None for outputs with a last axis of 1); items:
+        inferences compared.
     """
 
     output: str
