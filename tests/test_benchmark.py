@@ -42,7 +42,7 @@ def test_default_precision_row_warns_when_it_computes_something_else(shape: tupl
 
 
 def test_no_warning_for_a_model_bf16_runs_right(caplog: pytest.LogCaptureFixture) -> None:
-    """The shipped DeepSpeech model on a real chunk: bf16 moves its outputs by well under 1%, yet flips the arg-max of
+    """The shipped DeepSpeech model on real chunks: bf16 moves its outputs by well under 1%, yet flips the arg-max of
     its LSTM state outputs at some positions (near-ties, not symbols): no warning."""
     from speechq.data import read_audio
     from speechq.features import context_windows, deepspeech_mfcc
@@ -57,7 +57,7 @@ def test_no_warning_for_a_model_bf16_runs_right(caplog: pytest.LogCaptureFixture
     hidden = model.input("previous_state_c").get_partial_shape()[1].get_length()
     compiled = ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
     state = {"previous_state_c": np.zeros((1, hidden), np.float32), "previous_state_h": np.zeros((1, hidden), np.float32)}
-    chunks = []  # the utterance's first chunks with the state carried, as the streaming engine feeds them
+    chunks = []  # the utterance's whole chunks with the state carried, as the streaming engine feeds them
     for start in range(0, len(windows) - 15, 16):
         chunks.append({"input_node": np.ascontiguousarray(windows[None, start : start + 16], np.float32), **state})
         out = compiled(chunks[-1])
