@@ -60,6 +60,7 @@ class ConformerTrainConfig:
     weight_decay: float = 0.01
     grad_clip: float = 5.0
     speeds: tuple[float, ...] = (0.9, 0.95, 1.0, 1.05, 1.1)
+    eq_db: float = 0.0  # the Wav2Vec2 part's random equaliser (off)
     time_masks: int = 2
     time_mask_frames: int = 20
     seed: int = 0

@@ -20,7 +20,7 @@ import logging
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import openvino as ov
@@ -37,6 +37,7 @@ logger = logging.getLogger("train_small_models")
 
 SAMPLE_RATE_HZ = 16_000
 HOP_SAMPLES = 320  # product of the encoder strides: one frame per 20 ms
+EQ_POINTS_HZ = (125.0, 250.0, 500.0, 1000.0, 2000.0, 4000.0, 8000.0)  # where the random equaliser draws its gains
 # facebook/wav2vec2-base-960h's vocab.json, in its order.
 HF_TOKENS: tuple[str, ...] = ("<pad>", "<s>", "</s>", "<unk>", "|", "E", "T", "A", "O", "N", "I", "H", "S", "R", "D",
                               "L", "U", "M", "W", "C", "F", "G", "Y", "P", "B", "V", "K", "'", "X", "J", "Q", "Z")
@@ -67,6 +68,7 @@ class Wav2Vec2TrainConfig:
     mask_time_prob: float = 0.05
     mask_time_length: int = 10
     speeds: tuple[float, ...] = (0.85, 0.9, 0.95, 1.0, 1.05, 1.1, 1.15)
+    eq_db: float = 0.0  # per utterance and epoch, a random equaliser: gains of +-this many dB at EQ_POINTS_HZ
     seed: int = 0
     threads: int = 2
 
@@ -91,10 +93,21 @@ def labels_of(utterance: Utterance) -> list[int]:
     return VOCABULARY.text_to_ids(common.text_of(utterance).upper())
 
 
-def perturbed(audio: np.ndarray, speed: float) -> np.ndarray:
-    """Speed perturbation (resampling from ``16 kHz * speed``), then Wav2Vec2's normalisation: [N'] float32."""
+def equalised(audio: np.ndarray, gains_db: np.ndarray) -> np.ndarray:
+    """``audio`` through a zero-phase equaliser: ``gains_db`` [len(EQ_POINTS_HZ)] at those frequencies, linear in dB
+    over log frequency between them, flat beyond the first and last (a channel or vocal-tract colour): [N] float32."""
+    hz = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE_HZ)
+    curve_db = np.interp(np.log(np.maximum(hz, 1.0)), np.log(EQ_POINTS_HZ), gains_db)
+    return np.fft.irfft(np.fft.rfft(audio) * 10 ** (curve_db / 20), len(audio)).astype(np.float32)
+
+
+def perturbed(audio: np.ndarray, speed: float, gains_db: np.ndarray | None = None) -> np.ndarray:
+    """Speed perturbation (resampling from ``16 kHz * speed``), the equaliser if ``gains_db`` (:func:`equalised`),
+    then Wav2Vec2's normalisation: [N'] float32."""
     if speed != 1.0:
         audio = soxr.resample(audio, SAMPLE_RATE_HZ * speed, SAMPLE_RATE_HZ).astype(np.float32)
+    if gains_db is not None:
+        audio = equalised(audio, gains_db)
     return wav2vec2_input(audio)[0]
 
 
@@ -136,26 +149,38 @@ def new_model(config: Wav2Vec2TrainConfig) -> nn.Module:
 
 
 # ---------------------------------------------------------------------------------------------------- training
-def plan_epochs(lengths: Sequence[int], config: Wav2Vec2TrainConfig) -> list[tuple[list[float], list[list[int]]]]:
-    """Per epoch: the speed of each utterance (drawn at random) and length-bucketed batches in random order."""
+class EpochPlan(NamedTuple):
+    speeds: list[float]  # per utterance
+    batches: list[list[int]]  # utterance indices, in training order
+    eq_gains_db: np.ndarray | None  # [utterances, len(EQ_POINTS_HZ)], or None without the equaliser
+
+
+def plan_epochs(lengths: Sequence[int], config: Any) -> list[EpochPlan]:
+    """Per epoch: the speed of each utterance (drawn at random), length-bucketed batches in random order and, with
+    ``config.eq_db``, each utterance's equaliser gains (from a generator of their own: the speeds and batches are
+    those of a run without it)."""
     rng = np.random.default_rng(config.seed)
+    eq_rng = np.random.default_rng((config.seed, 1))
     plan = []
     for _ in range(config.epochs):
         speeds = [config.speeds[c] for c in rng.integers(len(config.speeds), size=len(lengths))]
         scaled = [round(n / s) for n, s in zip(lengths, speeds)]
-        plan.append((speeds, common.make_batches(scaled, round(config.batch_seconds * SAMPLE_RATE_HZ), rng)))
+        batches = common.make_batches(scaled, round(config.batch_seconds * SAMPLE_RATE_HZ), rng)
+        gains = (eq_rng.uniform(-config.eq_db, config.eq_db, (len(lengths), len(EQ_POINTS_HZ))) if config.eq_db
+                 else None)
+        plan.append(EpochPlan(speeds, batches, gains))
     return plan
 
 
 def train_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, waves: Sequence[np.ndarray],
-                labels: Sequence[list[int]], plan: tuple[list[float], list[list[int]]], step: int, total_steps: int,
-                config: Wav2Vec2TrainConfig) -> tuple[int, float]:
+                labels: Sequence[list[int]], plan: EpochPlan, step: int, total_steps: int,
+                config: Any) -> tuple[int, float]:
     """One pass over the epoch's batches (CTC loss, mean over utterances); returns the step reached and mean loss."""
     model.train()
-    speeds, batches = plan
     losses = []
-    for batch in batches:
-        x, mask = pad_waves([perturbed(waves[i], speeds[i]) for i in batch])
+    for batch in plan.batches:
+        x, mask = pad_waves([perturbed(waves[i], plan.speeds[i],
+                                       None if plan.eq_gains_db is None else plan.eq_gains_db[i]) for i in batch])
         width = max(len(labels[i]) for i in batch)
         target = torch.full((len(batch), width), -100, dtype=torch.int64)  # -100: padding, ignored by the loss
         for row, i in enumerate(batch):
@@ -192,7 +217,7 @@ def train(config: Any, splits: dict[str, list[Utterance]], waves: dict[str, list
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     labels = [labels_of(u) for u in splits["train"]]
     plan = plan_epochs([len(w) for w in waves["train"]], config)
-    total_steps = sum(len(batches) for _, batches in plan)
+    total_steps = sum(len(p.batches) for p in plan)
     dev_refs = [common.text_of(u) for u in splits["dev"]]
     step = 0
 
@@ -322,6 +347,10 @@ def _augmentation(c: Wav2Vec2TrainConfig) -> str:
     if c.mask_time_prob:
         parts.append(f"SpecAugment-style time masks on the encoder features (transformers' `mask_time_prob` "
                      f"{c.mask_time_prob}, spans of {c.mask_time_length} frames)")
+    if c.eq_db:
+        parts.append(f"a random equaliser per utterance and epoch (gains drawn from +-{c.eq_db:g} dB at "
+                     f"{', '.join(f'{hz:g}' for hz in EQ_POINTS_HZ)} Hz, linear in dB over log frequency between "
+                     f"them; zero-phase, on the whole utterance)")
     return "; ".join(parts) or "none"
 
 

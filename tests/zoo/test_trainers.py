@@ -132,3 +132,45 @@ def test_high_shelf_on_the_features_equals_filtering_the_audio(corner: int, gain
     assert real.mean(0).abs().max() > 0.5  # the filter moves the cepstra
     assert float((augmented.mean(0) - real.mean(0)).norm() / real.mean(0).norm()) < 0.03
     assert float((augmented - real).abs().max()) < 0.25 * float(real.abs().max())
+
+
+def test_the_wav2vec2_equaliser_gives_its_gain_at_each_point_and_between() -> None:
+    """Tones at the equaliser's points come out scaled by their gains (8 kHz is Nyquist: a cosine there); a tone
+    midway (in log frequency) between two points by the mean of their gains in dB; below the first point, flat."""
+    import numpy as np
+
+    import _train_wav2vec2 as w2v
+
+    gains = np.array([-9.0, 4.0, 0.0, 11.0, -6.0, 7.5, -12.0])
+    points = np.array(w2v.EQ_POINTS_HZ)
+    tests = [(60.0, gains[0])] + [(hz, g) for hz, g in zip(points, gains)] + [
+        (float(np.sqrt(a * b)), (ga + gb) / 2) for a, b, ga, gb in zip(points, points[1:], gains, gains[1:])]
+    seconds = 2  # whole periods of every tone below: no leakage between FFT bins
+    t = np.arange(seconds * w2v.SAMPLE_RATE_HZ) / w2v.SAMPLE_RATE_HZ
+    for hz, gain_db in tests:
+        hz = round(hz * seconds) / seconds  # on an FFT bin
+        tone = np.cos(2 * np.pi * hz * t).astype(np.float32)
+        out = w2v.equalised(tone, gains)
+        assert out.dtype == np.float32 and out.shape == tone.shape
+        measured_db = 20 * np.log10(np.abs(out).max() / np.abs(tone).max())
+        assert measured_db == pytest.approx(gain_db, abs=0.1), hz
+
+
+def test_the_wav2vec2_equaliser_draws_leave_the_speeds_and_batches_as_without_it() -> None:
+    """Adding the equaliser to a run changes nothing else the run draws (its gains come from a generator of their
+    own), and its gains span +-eq_db per utterance and epoch."""
+    import dataclasses
+
+    import numpy as np
+
+    import _train_wav2vec2 as w2v
+
+    lengths = list(np.random.default_rng(5).integers(16_000, 160_000, 300))
+    plain = w2v.Wav2Vec2TrainConfig(epochs=3, batch_seconds=20.0)
+    without = w2v.plan_epochs(lengths, plain)
+    with_eq = w2v.plan_epochs(lengths, dataclasses.replace(plain, eq_db=6.0))
+    for a, b in zip(without, with_eq):
+        assert a.speeds == b.speeds and a.batches == b.batches and a.eq_gains_db is None
+        assert b.eq_gains_db is not None and b.eq_gains_db.shape == (len(lengths), len(w2v.EQ_POINTS_HZ))
+        assert np.abs(b.eq_gains_db).max() <= 6.0 and b.eq_gains_db.min() < -5.0 and b.eq_gains_db.max() > 5.0
+    assert not np.array_equal(with_eq[0].eq_gains_db, with_eq[1].eq_gains_db)
