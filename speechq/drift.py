@@ -86,20 +86,22 @@ def measure_precision_drift(model: ov.Model, inputs: Sequence[Mapping[str, Any]]
     return _compare(model, _run(model, items, device=device), _run(model, items, precision, device), None)
 
 
-def _compare(model: ov.Model, reference: list[list[NDArray[Any]]], quantized: list[list[NDArray[Any]]],
+def _compare(model: ov.Model, reference: list[list[NDArray[Any]]], moved: list[list[NDArray[Any]]],
              outputs: Sequence[str] | None) -> list[OutputDrift]:
+    """Per output of ``model`` (or of ``outputs`` only): ``moved`` (the INT8 model's, or another precision's results)
+    against ``reference`` (f32), item by item."""
     names = [output.get_any_name() for output in model.outputs]
     drifts = []
     for k, name in enumerate(names):
         if outputs is not None and name not in outputs:
             continue
         ref = np.concatenate([np.asarray(r[k], np.float64).ravel() for r in reference])
-        got = np.concatenate([np.asarray(q[k], np.float64).ravel() for q in quantized])
+        got = np.concatenate([np.asarray(m[k], np.float64).ravel() for m in moved])
         scale = float(np.mean(np.abs(ref))) or 1.0
         relative = float(np.mean(np.abs(got - ref))) / scale
         agreement = None
         if reference[0][k].ndim >= 1 and reference[0][k].shape[-1] > 1:
-            same = [np.argmax(r[k], axis=-1) == np.argmax(q[k], axis=-1) for r, q in zip(reference, quantized)]
+            same = [np.argmax(r[k], axis=-1) == np.argmax(m[k], axis=-1) for r, m in zip(reference, moved)]
             agreement = float(np.mean(np.concatenate([s.ravel() for s in same])))
         drifts.append(OutputDrift(name, relative, agreement, len(reference)))
     return drifts
