@@ -24,6 +24,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 import openvino as ov
+import scipy.fft
 import soxr
 import torch
 from torch import nn
@@ -95,10 +96,14 @@ def labels_of(utterance: Utterance) -> list[int]:
 
 def equalised(audio: np.ndarray, gains_db: np.ndarray) -> np.ndarray:
     """``audio`` through a zero-phase equaliser: ``gains_db`` [len(EQ_POINTS_HZ)] at those frequencies, linear in dB
-    over log frequency between them, flat beyond the first and last (a channel or vocal-tract colour): [N] float32."""
-    hz = np.fft.rfftfreq(len(audio), 1 / SAMPLE_RATE_HZ)
+    over log frequency between them, flat beyond the first and last (a channel or vocal-tract colour): [N] float32.
+    (The FFT runs on the audio zero-padded to a length with small prime factors: an utterance of a prime number of
+    samples would take ten times as long.)"""
+    size = scipy.fft.next_fast_len(len(audio), real=True)
+    hz = np.fft.rfftfreq(size, 1 / SAMPLE_RATE_HZ)
     curve_db = np.interp(np.log(np.maximum(hz, 1.0)), np.log(EQ_POINTS_HZ), gains_db)
-    return np.fft.irfft(np.fft.rfft(audio) * 10 ** (curve_db / 20), len(audio)).astype(np.float32)
+    spectrum = scipy.fft.rfft(audio, size) * 10 ** (curve_db / 20)
+    return scipy.fft.irfft(spectrum, size)[: len(audio)].astype(np.float32)
 
 
 def perturbed(audio: np.ndarray, speed: float, gains_db: np.ndarray | None = None) -> np.ndarray:
