@@ -24,8 +24,9 @@ import train_small_models as common  # noqa: E402
 # model -> (checkpoint name, tiny overrides)
 MODELS = {
     "deepspeech": ("deepspeech_small", ["hidden=24", "epochs=3", "speeds=0.9,1.0", "batch_frames=600"]),
-    "wav2vec2": ("wav2vec2_small", ["hidden=32", "layers=1", "heads=2", "intermediate=64", "conv_dim=16,16,16,16,16,16,16",
-                                    "pos_conv_kernel=8", "pos_conv_groups=4", "epochs=3", "batch_seconds=10", "eq_db=3"]),
+    "wav2vec2": ("wav2vec2_small", ["hidden=32", "layers=1", "heads=2", "intermediate=64",
+                                    "conv_dim=16,16,16,16,16,16,16", "pos_conv_kernel=8", "pos_conv_groups=4",
+                                    "epochs=3", "batch_seconds=10", "eq_db=3"]),
 }
 
 
