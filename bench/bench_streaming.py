@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import sys
 import time
 from pathlib import Path
@@ -28,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
 
 import speechq as sq  # noqa: E402
 from _peers import provenance  # noqa: E402
-from speechq.benchmark import measure_latency
+from speechq.benchmark import measure_latency, spread
 from speechq.engines import StreamingEngine, make_stateful
 from speechq.zoo.architectures import deepspeech_graph, random_deepspeech_weights
 from speechq.zoo.specs import get_recipe
@@ -65,8 +64,7 @@ def timed(function, repeats: int) -> tuple[float, float, float]:
         start = time.perf_counter()
         function()
         times.append(time.perf_counter() - start)
-    deciles = statistics.quantiles(times, n=10) if len(times) > 1 else [times[0]] * 9
-    return statistics.median(times), deciles[0], deciles[-1]
+    return spread(times)
 
 
 def bare_loop(model: ov.Model, features: list[np.ndarray]) -> None:

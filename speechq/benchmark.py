@@ -19,7 +19,8 @@ from speechq.drift import MAX_RELATIVE_ERROR, measure_precision_drift
 from speechq.errors import ConfigError
 from speechq.model import get_core
 
-__all__ = ["FP32_DEFAULT", "FP32_F32", "INT8", "LATENCY_ROWS", "Latency", "compare_latencies", "measure_latency"]
+__all__ = ["FP32_DEFAULT", "FP32_F32", "INT8", "LATENCY_ROWS", "Latency", "compare_latencies", "measure_latency",
+           "spread"]
 
 logger = logging.getLogger(__name__)
 
@@ -49,6 +50,15 @@ class Latency:
     def spread_ms(self) -> float:
         """p90 - p10."""
         return self.p90_ms - self.p10_ms
+
+
+def spread(times: Sequence[float]) -> tuple[float, float, float]:
+    """(median, 10th percentile, 90th percentile) of ``times``. The percentiles lie within the measured values
+    (``statistics.quantiles``' inclusive method; its default extrapolates past them, below zero with few runs)."""
+    if len(times) == 1:
+        return times[0], times[0], times[0]
+    deciles = statistics.quantiles(times, n=10, method="inclusive")
+    return statistics.median(times), deciles[0], deciles[-1]
 
 
 def measure_latency(
@@ -90,10 +100,10 @@ def measure_latency(
         start = time.perf_counter()
         request.infer(clean[i % len(clean)])
         times.append((time.perf_counter() - start) * 1000.0)
-    deciles = statistics.quantiles(times, n=10) if len(times) > 1 else [times[0]] * 9
+    median, p10, p90 = spread(times)
     hint = compiled.get_property("INFERENCE_PRECISION_HINT")
     chosen = hint.get_type_name() if isinstance(hint, ov.Type) else str(hint)
-    return Latency(label, statistics.median(times), deciles[0], deciles[-1], repeats, chosen)
+    return Latency(label, median, p10, p90, repeats, chosen)
 
 
 def compare_latencies(fp32: ov.Model, int8: ov.Model, inputs: Sequence[Mapping[str, NDArray[Any]]],

@@ -9,7 +9,7 @@ import openvino as ov
 import pytest
 from openvino import opset13 as ops
 
-from speechq.benchmark import FP32_DEFAULT, LATENCY_ROWS, compare_latencies
+from speechq.benchmark import FP32_DEFAULT, LATENCY_ROWS, compare_latencies, spread
 
 
 def _grouped_conv(channels: int, kernel: int, groups: int) -> ov.Model:
@@ -65,3 +65,12 @@ def test_no_warning_for_a_model_bf16_runs_right(caplog: pytest.LogCaptureFixture
     with caplog.at_level(logging.WARNING, logger="speechq.benchmark"):
         compare_latencies(model, model, chunks, repeats=2, warmup=0)
     assert not [r for r in caplog.records if "wrong computation" in r.getMessage()]
+
+
+@pytest.mark.parametrize("times", [[1.0, 50.0, 50.0, 50.0, 50.0], [1.0, 1.0, 1.0, 1.0, 100.0], [3.0, 2.0], [7.0]])
+def test_the_spread_of_times_stays_within_them(times: list[float]) -> None:
+    """Few runs with an outlier: the 10th and 90th percentiles lie within the measured times (extrapolated ones went
+    below zero and failed a benchmark run's own ordering check)."""
+    median, p10, p90 = spread(times)
+    assert min(times) <= p10 <= median <= p90 <= max(times)
+    assert median == sorted(times)[len(times) // 2] or len(times) % 2 == 0

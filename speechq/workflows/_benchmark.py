@@ -9,7 +9,7 @@ from typing import Any, Sequence
 
 from speechq.api.data_loader import DataLoader
 from speechq.api.sampler import IndexSampler
-from speechq.benchmark import LATENCY_ROWS, Latency, compare_latencies
+from speechq.benchmark import LATENCY_ROWS, Latency, compare_latencies, spread
 from speechq.engines import IEEngine
 from speechq.model import load_model
 from speechq.workflows._building import make_decoder, make_engine, make_loader
@@ -82,7 +82,6 @@ def benchmark_models(
         ConfigError: non-positive sizes; ModelError and DataError from loading.
     """
     import os
-    import statistics
 
     from speechq.engines._options import positive_int
 
@@ -114,8 +113,7 @@ def benchmark_models(
                                  {**base, "inference_precision": precision, "eval_requests_number": n})
             engine.set_model(model)
             times = _pass_times(engine, throughput_runs)
-            deciles = statistics.quantiles(times, n=10) if len(times) > 1 else [times[0]] * 9
-            throughputs.append(Throughput(label, n, audio, statistics.median(times), deciles[0], deciles[-1], len(times)))
+            throughputs.append(Throughput(label, n, audio, *spread(times), len(times)))
     return BenchmarkResult(
         recipe=spec.name, fp32_model=str(fp32_path), int8_model=str(int8_path), utterances=count,
         latencies=latencies, latency_unit="chunk" if spec.engine == "streaming" else "utterance",
