@@ -207,7 +207,7 @@ def run(args: argparse.Namespace) -> None:
     if args.reuse_training:
         model, seconds, best_epoch = w2v.load_trained(config, args.work_dir, **files)
     else:
-        model, seconds, best_epoch = w2v.train(config, splits, waves, args.work_dir, **files)
+        model, seconds, best_epoch = w2v.train(config, splits, waves, args.work_dir, **files, control=args.control)
     ir = export_openvino(model)
     compiled = common.compile_f32(ir)
     diff = w2v.verify_export(compiled, model, waves["dev"][:8])

@@ -211,8 +211,10 @@ def greedy_texts(logits: Sequence[np.ndarray]) -> list[str]:
 
 def train(config: Any, splits: dict[str, list[Utterance]], waves: dict[str, list[np.ndarray]], work_dir: Path,
           make_model: Callable[[Any], nn.Module] | None = None, checkpoint: str = CHECKPOINT,
-          training_json: str = TRAINING_JSON) -> tuple[nn.Module, float, int]:
-    """Train from scratch; keep the epoch with the lowest dev greedy CER. Returns (model, seconds, best epoch).
+          training_json: str = TRAINING_JSON, control: common.RunControl = common.RunControl()
+          ) -> tuple[nn.Module, float, int]:
+    """Train from scratch (or resume, see ``RunControl``); keep the epoch with the lowest dev greedy CER. Returns
+    (model, seconds, best epoch).
 
     ``make_model(config)`` builds any waveform CTC model called like Wav2Vec2ForCTC (``model(x, attention_mask=...,
     labels=...)`` with ``.loss`` and ``.logits``; default: :func:`new_model`), trained on this vocabulary."""
@@ -224,16 +226,15 @@ def train(config: Any, splits: dict[str, list[Utterance]], waves: dict[str, list
     plan = plan_epochs([len(w) for w in waves["train"]], config)
     total_steps = sum(len(p.batches) for p in plan)
     dev_refs = [common.text_of(u) for u in splits["dev"]]
-    step = 0
 
     def run_epoch(epoch: int) -> float:
-        nonlocal step
-        step, loss = train_epoch(model, optimizer, waves["train"], labels, plan[epoch - 1], step, total_steps, config)
-        return loss
+        step = sum(len(earlier.batches) for earlier in plan[: epoch - 1])
+        return train_epoch(model, optimizer, waves["train"], labels, plan[epoch - 1], step, total_steps, config)[1]
 
-    seconds, best_epoch = common.keep_best_epoch(model, config.epochs, run_epoch,
+    seconds, best_epoch = common.keep_best_epoch(model, optimizer, config.epochs, run_epoch,
                                                  lambda: greedy_texts(torch_logits(model, waves["dev"])), dev_refs,
-                                                 work_dir, checkpoint, training_json)
+                                                 work_dir, checkpoint, training_json,
+                                                 common.run_settings(config, splits), control)
     return model, seconds, best_epoch
 
 
@@ -427,7 +428,7 @@ def run(args: argparse.Namespace) -> None:
     if args.reuse_training:
         model, seconds, best_epoch = load_trained(config, args.work_dir)
     else:
-        model, seconds, best_epoch = train(config, splits, waves, args.work_dir)
+        model, seconds, best_epoch = train(config, splits, waves, args.work_dir, control=args.control)
     ir = export_openvino(model)
     compiled = common.compile_f32(ir)
     diff = verify_export(compiled, model, waves["dev"][:8])

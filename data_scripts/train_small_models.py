@@ -49,7 +49,7 @@ import textwrap
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Protocol, Sequence
+from typing import Any, Callable, Protocol, Sequence
 
 import numpy as np
 import openvino as ov
@@ -350,16 +350,61 @@ def optimizer_step(model: nn.Module, optimizer: torch.optim.Optimizer, loss: tor
     return float(loss.detach())
 
 
-def keep_best_epoch(model: nn.Module, epochs: int, run_epoch: Callable[[int], float],
+@dataclass(frozen=True)
+class RunControl:
+    """How a training run starts and ends: ``resume`` continues after the last epoch whose state a run with the same
+    settings saved in the work folder (from scratch when there is none); ``stop_after`` ends the run after that epoch,
+    its state saved, so that a long training can span several sittings."""
+    resume: bool = False
+    stop_after: int | None = None
+
+
+class StoppedEarly(Exception):
+    """The run ended after ``RunControl.stop_after`` epochs; the work folder holds the state to resume from."""
+
+
+def state_file(checkpoint: str) -> str:
+    """The name of the resumable training state saved beside ``checkpoint`` (``name.pt`` -> ``name.state.pt``)."""
+    return f"{Path(checkpoint).stem}.state.pt"
+
+
+def keep_best_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, epochs: int, run_epoch: Callable[[int], float],
                     dev_texts: Callable[[], list[str]], dev_refs: Sequence[str], work_dir: Path, checkpoint: str,
-                    training_json: str) -> tuple[float, int]:
+                    training_json: str, settings: str, control: RunControl = RunControl(),
+                    generators: Sequence[torch.Generator] = ()) -> tuple[float, int]:
     """Run ``run_epoch(epoch)`` (returns its mean loss) for epochs 1..``epochs``, score ``dev_texts()`` (greedy
     transcripts of the dev split) after each, and keep the weights of the epoch with the lowest dev CER: saved as
     ``work_dir/checkpoint`` and loaded back into ``model`` at the end. ``work_dir/training_json`` is written with
-    every best epoch, so that ``--reuse-training`` can export a run stopped early. Returns (seconds, best epoch)."""
-    best_cer, best_epoch, best_state = math.inf, 0, None
-    start = time.time()
-    for epoch in range(1, epochs + 1):
+    every best epoch, so that ``--reuse-training`` can export a run stopped early. Returns (seconds, best epoch).
+
+    After every epoch the whole state of the run (weights, ``optimizer``, torch's and numpy's global generators and
+    ``generators``, the best epoch so far, the time spent) is saved as :func:`state_file`, under ``settings`` (a text
+    that names the run's configuration and data); ``control`` resumes from it and stops early. A resumed run trains
+    exactly the weights of one that was never stopped (``run_epoch`` must depend on nothing but the epoch number and
+    these states). Raises SystemExit when the saved state is of other settings, StoppedEarly after ``stop_after``."""
+    best_cer, best_epoch, best_state, done, earlier = math.inf, 0, None, 0, 0.0
+    saved = work_dir / state_file(checkpoint)
+    if control.resume and saved.is_file():
+        # our own file, holding numpy's generator state (a tuple with an array): not a weights-only pickle
+        state = torch.load(saved, weights_only=False)
+        if state["settings"] != settings:
+            raise SystemExit(f"train_small_models: {saved} was saved by a run with other settings or data:\n  saved: "
+                             f"{state['settings']}\n  now:   {settings}\nresume with the same command, or train in "
+                             "another --work-dir")
+        model.load_state_dict(state["model"])
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        np.random.set_state(state["numpy_rng"])
+        for generator, rng in zip(generators, state["generators"], strict=True):
+            generator.set_state(rng)
+        best_cer, best_epoch, done, earlier = state["best_cer"], state["best_epoch"], state["epoch"], state["seconds"]
+        best_state = torch.load(work_dir / checkpoint) if best_epoch else None
+        logger.info("resuming after epoch %d/%d (best so far: epoch %d, dev CER %.2f%%) from %s", done, epochs,
+                    best_epoch, 100 * best_cer, saved)
+    elif control.resume:
+        logger.info("no saved state in %s: training from scratch", work_dir)
+    start = time.time() - earlier
+    for epoch in range(done + 1, epochs + 1):
         loss = run_epoch(epoch)
         dev = score(dev_refs, dev_texts())
         logger.info("epoch %d/%d: loss %.3f, dev greedy WER %.2f%% CER %.2f%% (%.1f min)", epoch, epochs, loss,
@@ -369,6 +414,15 @@ def keep_best_epoch(model: nn.Module, epochs: int, run_epoch: Callable[[int], fl
             best_state = {k: v.clone() for k, v in model.state_dict().items()}
             torch.save(best_state, work_dir / checkpoint)
             (work_dir / training_json).write_text(json.dumps({"seconds": time.time() - start, "best_epoch": epoch}))
+        state = {"settings": settings, "epoch": epoch, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                 "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
+                 "generators": [g.get_state() for g in generators], "best_cer": best_cer, "best_epoch": best_epoch,
+                 "seconds": time.time() - start}
+        torch.save(state, saved.with_name(saved.name + ".partial"))
+        saved.with_name(saved.name + ".partial").replace(saved)  # a run killed while saving keeps the last state
+        if epoch == control.stop_after and epoch < epochs:
+            raise StoppedEarly(f"stopped after epoch {epoch}/{epochs} (best so far: epoch {best_epoch}); the state is in "
+                               f"{saved}: run the same command with --resume to go on")
     seconds = time.time() - start
     if best_state is None:
         raise RuntimeError("no epoch was trained (epochs must be at least 1)")
@@ -726,10 +780,19 @@ def plan_epochs(views: Sequence[Sequence[np.ndarray]], config: DeepSpeechConfig
     return plan
 
 
+def run_settings(config: Any, splits: dict[str, list[Utterance]]) -> str:
+    """What a saved training state must match to be resumed: the training config and the data (utterance ids)."""
+    ids = {name: hashlib.sha256(" ".join(u.utterance_id for u in items).encode()).hexdigest()[:12]
+           for name, items in sorted(splits.items())}
+    return json.dumps({"config": dataclasses.asdict(config), "utterances": ids}, sort_keys=True, default=str)
+
+
 def train_deepspeech(config: DeepSpeechConfig, splits: dict[str, list[Utterance]], train_views: list[list[np.ndarray]],
-                     dev_mfccs: list[np.ndarray], work_dir: Path) -> tuple[DeepSpeechSmall, float, int]:
-    """Train from scratch on ``train_views`` (MFCC of the train split at each speed of ``config.speeds``); keep the
-    epoch with the lowest dev greedy CER. Returns (model, seconds, best epoch)."""
+                     dev_mfccs: list[np.ndarray], work_dir: Path, control: RunControl = RunControl()
+                     ) -> tuple[DeepSpeechSmall, float, int]:
+    """Train from scratch (or resume, see :class:`RunControl`) on ``train_views`` (MFCC of the train split at each
+    speed of ``config.speeds``); keep the epoch with the lowest dev greedy CER. Returns (model, seconds, best
+    epoch)."""
     torch.manual_seed(config.seed)
     model = DeepSpeechSmall(config.hidden, config.dropout)
     set_input_statistics(model, train_views[config.speeds.index(1.0)])
@@ -740,19 +803,17 @@ def train_deepspeech(config: DeepSpeechConfig, splits: dict[str, list[Utterance]
     plan = plan_epochs(train_views, config)
     total_steps = sum(len(batches) for _, batches in plan)
     dev_refs = [text_of(u) for u in splits["dev"]]
-    step = 0
 
     def run_epoch(epoch: int) -> float:
-        nonlocal step
         mfccs, batches = plan[epoch - 1]
-        step, loss = train_epoch(model, optimizer, mfccs, labels, batches, step, total_steps, config, gen, offset_std)
-        return loss
+        step = sum(len(earlier) for _, earlier in plan[: epoch - 1])
+        return train_epoch(model, optimizer, mfccs, labels, batches, step, total_steps, config, gen, offset_std)[1]
 
     def dev_texts() -> list[str]:
         return [greedy_text(p) for p in torch_probabilities(model, dev_mfccs, config.batch_frames)]
 
-    seconds, best_epoch = keep_best_epoch(model, config.epochs, run_epoch, dev_texts, dev_refs, work_dir, CHECKPOINT,
-                                          TRAINING_JSON)
+    seconds, best_epoch = keep_best_epoch(model, optimizer, config.epochs, run_epoch, dev_texts, dev_refs, work_dir,
+                                          CHECKPOINT, TRAINING_JSON, run_settings(config, splits), control, [gen])
     return model, seconds, best_epoch
 
 
@@ -826,7 +887,8 @@ def run_deepspeech(args: argparse.Namespace) -> None:
     if args.reuse_training:
         model, seconds, best_epoch = load_trained(config, args.work_dir)
     else:
-        model, seconds, best_epoch = train_deepspeech(config, splits, train_views, mfccs["dev"], args.work_dir)
+        model, seconds, best_epoch = train_deepspeech(config, splits, train_views, mfccs["dev"], args.work_dir,
+                                                      args.control)
     ir = export_openvino(model)
     compiled = compile_f32(ir)
     diff = verify_export(compiled, model, mfccs["dev"][:8])
@@ -879,6 +941,21 @@ def parse_settings(items: Sequence[str], parser: argparse.ArgumentParser, config
     return settings
 
 
+def _reproducing(argv: Sequence[str]) -> list[str]:
+    """The arguments that make the model (for its card's Reproduce block): without those that only say how this
+    sitting runs (``--reuse-training``, ``--resume``, ``--stop-after-epoch N``)."""
+    given: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--stop-after-epoch":
+            skip = True
+        elif arg not in ("--reuse-training", "--resume") and not arg.startswith("--stop-after-epoch="):
+            given.append(arg)
+    return given
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", choices=["deepspeech", "wav2vec2", "conformer"], required=True,
@@ -899,6 +976,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--subset-bytes", type=int, default=3_000_000)
     parser.add_argument("--reuse-training", action="store_true", help="export and evaluate the weights a finished "
                         "run left in --work-dir instead of training again (same settings)")
+    parser.add_argument("--resume", action="store_true", help="go on from the last epoch a run with the same "
+                        "settings saved in --work-dir (its state is saved after every epoch); from scratch if none")
+    parser.add_argument("--stop-after-epoch", type=int, default=None, metavar="N", help="stop after epoch N, its "
+                        "state saved in --work-dir, without exporting (go on later with --resume)")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="override a training setting (DeepSpeechConfig or Wav2Vec2TrainConfig field), "
                         "e.g. --set epochs=30")
@@ -915,7 +996,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.settings = parse_settings(args.set, parser)
     if args.out is None:
         args.out = Path("/work/conformer_small") if args.model == "conformer" else Path(f"speechq/zoo/{args.model}_small")
-    given = [a for a in (sys.argv[1:] if argv is None else argv) if a != "--reuse-training"]
+    if args.stop_after_epoch is not None and args.stop_after_epoch < 1:
+        parser.error(f"--stop-after-epoch {args.stop_after_epoch}: must be at least 1")
+    if args.reuse_training and (args.resume or args.stop_after_epoch is not None):
+        parser.error("--reuse-training exports a finished run: it trains nothing to --resume or stop")
+    args.control = RunControl(args.resume, args.stop_after_epoch)
+    given = _reproducing(sys.argv[1:] if argv is None else argv)
     args.command = "python data_scripts/train_small_models.py " + " ".join(given)
     if (args.corpus / "corpus.json").is_file():  # the model card's Reproduce block: the corpus, then the training
         args.command = f"{make_synthetic_corpus.rebuild_command(args.corpus)}\n{args.command}"
@@ -931,18 +1017,23 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", datefmt="%H:%M:%S")
     args = parse_args(argv)
-    if args.model == "deepspeech":
-        run_deepspeech(args)
-    elif args.model == "wav2vec2":
-        import _train_wav2vec2  # the Wav2Vec2ForCTC part (sibling module; it shares this script's helpers)
+    try:
+        if args.model == "deepspeech":
+            run_deepspeech(args)
+        elif args.model == "wav2vec2":
+            import _train_wav2vec2  # the Wav2Vec2ForCTC part (sibling module; it shares this script's helpers)
 
-        _train_wav2vec2.run(args)
-    elif args.model == "conformer":
-        import _train_conformer  # a conformer with an in-graph log-mel front end (sibling module, not shipped)
+            _train_wav2vec2.run(args)
+        elif args.model == "conformer":
+            import _train_conformer  # a conformer with an in-graph log-mel front end (sibling module, not shipped)
 
-        _train_conformer.run(args)
+            _train_conformer.run(args)
+    except StoppedEarly as stopped:
+        logger.info("%s", stopped)
     return 0
 
 
 if __name__ == "__main__":
+    # the sibling modules import this script as ``train_small_models``: one module, so StoppedEarly is one class
+    sys.modules.setdefault("train_small_models", sys.modules[__name__])
     sys.exit(main())

@@ -67,8 +67,13 @@ def test_same_seed_same_weights_and_reuse_exports_the_same_model(model: str, cor
         pytest.importorskip("transformers")
     name = MODELS[model][0]
     dev_cers = _train(model, corpus, tmp_path / "work-a", tmp_path / "out-a")
-    assert _train(model, corpus, tmp_path / "work-b", tmp_path / "out-b") == dev_cers
+    # the second run stops after epoch 1 (exports nothing), then goes on with --resume: the same epochs, the same run
+    assert _train(model, corpus, tmp_path / "work-b", tmp_path / "out-b", "--stop-after-epoch", "1") == dev_cers[:1]
+    assert not (tmp_path / "out-b").exists()
+    assert _train(model, corpus, tmp_path / "work-b", tmp_path / "out-b", "--resume") == dev_cers[1:]
     assert _sha(tmp_path / "work-a" / f"{name}.pt") == _sha(tmp_path / "work-b" / f"{name}.pt")
+    assert _sha(tmp_path / "out-a" / "model.bin") == _sha(tmp_path / "out-b" / "model.bin")
+    assert "--resume" not in (tmp_path / "out-b" / "MODEL_CARD.md").read_text()
 
     figures = json.loads((tmp_path / "work-a" / f"{name}.training.json").read_text())
     assert figures["epochs_run"] == len(dev_cers) == 3
@@ -94,8 +99,8 @@ def test_the_epoch_with_the_lowest_dev_cer_is_kept_saved_and_reloaded(tmp_path: 
 
     # dev transcripts of epochs 1-3: the second is right, the third (the last weights) worse again
     transcripts = iter([["the bat"], ["the cat sat"], ["the cat set"]])
-    seconds, best = common.keep_best_epoch(model, 3, run_epoch, lambda: next(transcripts), ["the cat sat"], tmp_path,
-                                           "m.pt", "m.json")
+    seconds, best = common.keep_best_epoch(model, optimizer, 3, run_epoch, lambda: next(transcripts), ["the cat sat"],
+                                           tmp_path, "m.pt", "m.json", settings="tiny")
     assert best == 2 and seconds > 0
     assert all(torch.equal(model.state_dict()[k], after[1][k]) for k in after[1])
     assert not torch.equal(after[1]["weight"], after[2]["weight"])
@@ -104,6 +109,51 @@ def test_the_epoch_with_the_lowest_dev_cer_is_kept_saved_and_reloaded(tmp_path: 
     fresh = torch.nn.Linear(4, 3)
     assert common.load_checkpoint(fresh, tmp_path, "m.pt", "m.json") == (seconds, 2)
     assert all(torch.equal(fresh.state_dict()[k], after[1][k]) for k in after[1]) and not fresh.training
+
+
+def _noisy_run(work_dir: Path, control: common.RunControl, settings: str = "noisy"
+               ) -> tuple[torch.nn.Module, list[float]]:
+    """A run whose epochs draw from every generator a training uses: dropout and noise from torch's global
+    generator, a shift from numpy's, a scale from a generator of its own; Adam's moments carry over epochs."""
+    import numpy as np
+
+    torch.manual_seed(0)
+    np.random.seed(0)
+    generator = torch.Generator().manual_seed(1)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 16), torch.nn.Dropout(0.3), torch.nn.Linear(16, 3))
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.05)
+    losses: list[float] = []
+    epochs: list[int] = []
+    dev = ["the bat", "the cat", "the cat set", "the cat sat"]  # epoch 3 is the best until epoch 4
+
+    def run_epoch(epoch: int) -> float:
+        x = torch.randn(8, 4) * torch.rand(1, generator=generator) + float(np.random.normal())
+        losses.append(common.optimizer_step(model, optimizer, model(x).pow(2).mean(), lr=0.05 / epoch, grad_clip=1.0))
+        epochs.append(epoch)
+        return losses[-1]
+
+    work_dir.mkdir(exist_ok=True)
+    common.keep_best_epoch(model, optimizer, 4, run_epoch, lambda: [dev[epochs[-1] - 1]], ["the cat sat"], work_dir,
+                           "m.pt", "m.json", settings, control, [generator])
+    return model, losses
+
+
+def test_a_run_stopped_and_resumed_trains_what_one_run_does(tmp_path: Path) -> None:
+    whole, whole_losses = _noisy_run(tmp_path / "a", common.RunControl())
+    assert len(set(whole_losses)) == 4
+    with pytest.raises(common.StoppedEarly, match="stopped after epoch 3/4 .*--resume"):
+        _noisy_run(tmp_path / "b", common.RunControl(stop_after=3))
+    assert json.loads((tmp_path / "b" / "m.json").read_text()).keys() == {"seconds", "best_epoch"}  # not finished
+    resumed, resumed_losses = _noisy_run(tmp_path / "b", common.RunControl(resume=True))
+    assert resumed_losses == whole_losses[3:]  # only epoch 4 ran, as it did in the whole run
+    assert all(torch.equal(resumed.state_dict()[k], whole.state_dict()[k]) for k in whole.state_dict())
+    assert json.loads((tmp_path / "b" / "m.json").read_text())["best_epoch"] == 4
+    # without --resume a run starts again from scratch, whatever the folder holds
+    again, again_losses = _noisy_run(tmp_path / "b", common.RunControl())
+    assert again_losses == whole_losses
+    # a state saved under other settings is refused, naming the file
+    with pytest.raises(SystemExit, match=r"m\.state\.pt was saved by a run with other settings"):
+        _noisy_run(tmp_path / "b", common.RunControl(resume=True), settings="other")
 
 
 @pytest.mark.parametrize(("corner", "gain_db"), [(28, -20.0), (33, 12.0), (38, -25.0)])
