@@ -32,7 +32,8 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     spec = ctc_recipe(args.model, args.vocab, blank=args.blank, unit=args.unit, normalize_waveform=args.normalize_waveform)
     model = sq.load_model(args.model)
     check_output(args.output, [args.model.stem], args.overwrite)  # refuse now, not after minutes of work
-    loader = make_loader(spec, args.data, labelled=not args.agreement)  # features as the model wants them
+    # features as the model wants them
+    loader = make_loader(spec, args.data, labelled=not args.agreement, skip_bad=args.skip_bad)
     decoder = make_decoder(spec, spec.vocabulary(None))  # greedy; bounded by the model's output lengths if any
     engine = make_engine(spec, loader, decoder, error_rates(spec.unit))  # fills a lengths input if the model has one
     if args.agreement:
@@ -74,6 +75,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--normalize-waveform", action="store_true", help="zero mean, unit variance (Wav2Vec2-style)")
     parser.add_argument("-d", "--data", type=Path, required=True,
                         help="LibriSpeech split, manifest (.tsv/.jsonl), or with --agreement any folder of audio")
+    parser.add_argument("--skip-bad", action="store_true", help="leave out bad utterances, with a warning each")
     parser.add_argument("--agreement", action="store_true", help="score against FP32's transcripts (no labels needed)")
     parser.add_argument("-a", "--algorithm", choices=("default", "accuracy-aware"), default="default")
     parser.add_argument("--max-drop", type=float, default=0.01, help="accuracy-aware: largest error-rate increase")

@@ -31,7 +31,8 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     language_model = sq.find_language_model(args.model)  # the language_model/ folder beside the model, if any
     companions = [(p, "language_model") for p in (language_model.files if language_model else ())]
     check_companion_files(companions, args.output, args.overwrite)
-    loader = sq.LibriSpeechDataLoader(args.data, features=sq.DeepSpeechFeatures(), label_dir=args.label_dir)
+    loader = sq.LibriSpeechDataLoader(args.data, features=sq.DeepSpeechFeatures(), label_dir=args.label_dir,
+                                      skip_bad=args.skip_bad)
     vocabulary = sq.Vocabulary.deepspeech()
     # logits are [time, batch, symbols]; beam search with --lm or the model's own language model, else greedy
     decoder = sq.decoder_for(vocabulary, "TBV", "greedy" if args.greedy else "auto", lm_path=args.lm,
@@ -69,6 +70,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-d", "--data", type=Path, default=SHIPPED.default_data,
                         help="LibriSpeech split, flat audio folder (with --label-dir) or manifest (.tsv/.jsonl)")
     parser.add_argument("--label-dir", type=Path, help="transcripts (.txt) beside a flat audio folder")
+    parser.add_argument("--skip-bad", action="store_true", help="leave out bad utterances, with a warning each")
     parser.add_argument("-a", "--algorithm", choices=("default", "accuracy-aware"), default="default")
     parser.add_argument("--max-drop", type=float, default=0.01, help="accuracy-aware: largest WER increase (absolute)")
     parser.add_argument("--preset", choices=("performance", "mixed", "accuracy"), default="performance")

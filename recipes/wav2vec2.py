@@ -59,7 +59,8 @@ def quantize(args: argparse.Namespace) -> dict[str, Any]:
     companions = [(folder / "vocab.json", "")]
     companions += [(p, "language_model") for p in (language_model.files if language_model else ())]
     check_companion_files(companions, args.output, args.overwrite)  # and a different vocab.json or LM there
-    loader = sq.LibriSpeechDataLoader(args.data, features=sq.Wav2Vec2Features(), label_dir=args.label_dir)
+    loader = sq.LibriSpeechDataLoader(args.data, features=sq.Wav2Vec2Features(), label_dir=args.label_dir,
+                                      skip_bad=args.skip_bad)
     # logits are [batch, time, symbols]; beam search with --lm or the model's own language model, else greedy
     decoder = sq.decoder_for(vocabulary, "BTV", "greedy" if args.greedy else "auto", lm_path=args.lm,
                              model_path=args.model)
@@ -104,6 +105,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("-d", "--data", type=Path, default=SHIPPED.default_data,
                         help="LibriSpeech split, flat audio folder (with --label-dir) or manifest (.tsv/.jsonl)")
     parser.add_argument("--label-dir", type=Path, help="transcripts (.txt) beside a flat audio folder")
+    parser.add_argument("--skip-bad", action="store_true", help="leave out bad utterances, with a warning each")
     parser.add_argument("-a", "--algorithm", choices=("default", "accuracy-aware"), default="default")
     parser.add_argument("--max-drop", type=float, default=0.01, help="accuracy-aware: largest WER increase (absolute)")
     parser.add_argument("--preset", choices=("performance", "mixed", "accuracy"),

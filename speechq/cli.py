@@ -40,6 +40,8 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
     _add_ctc(parser)
     parser.add_argument("-d", "--data", type=Path, help="LibriSpeech split, flat audio folder, or manifest (.tsv/.jsonl); default: the shipped test set")
     parser.add_argument("--label-dir", type=Path, help="transcripts (.txt) beside a flat audio folder")
+    parser.add_argument("--skip-bad", action="store_true", help="leave out unreadable audio and bad transcripts, with "
+                        "a warning naming each and a count (default: stop and list them)")
     parser.add_argument("--decoder", choices=("auto", "greedy", "beam"), default="auto",
                         help="auto (default): beam search with the model's language model (--lm, or the "
                         "language_model/ folder beside the model) when it has one, else greedy")
@@ -185,6 +187,7 @@ def _quantize(args: argparse.Namespace) -> int:
         job = {"model_path": model, "data": data, "label_dir": args.label_dir, "model_name": args.name,
                "algorithm": _ALGORITHMS[args.algorithm], "params": params, "engine_config": {"device": args.device},
                "agreement": args.agreement}
+    job["skip_bad"] = args.skip_bad
     if "maximal_drop" in job["params"] and job["algorithm"] != "AccuracyAwareQuantization":
         raise SpeechqError("maximal_drop (--max-drop) needs the AccuracyAwareQuantization algorithm (-a accuracy-aware)")
     result = quantize_and_compare(
@@ -207,7 +210,7 @@ def _eval(args: argparse.Namespace) -> int:
     models = [load_model(path) for path in paths]
     for path, model in zip(paths, models):
         spec.check_model(model.model, str(path))
-    loader = make_loader(spec, data, args.label_dir, labelled=not args.agreement)
+    loader = make_loader(spec, data, args.label_dir, labelled=not args.agreement, skip_bad=args.skip_bad)
     labels: dict[str, str] = {}
     if args.by_speaker:  # before any inference
         speaker_groups([loader[index][1].utterance_id for index in range(len(loader))])
@@ -235,9 +238,10 @@ def _transcribe(args: argparse.Namespace) -> int:
     if args.audio:
         if args.data is not None:
             raise SpeechqError("give audio files or -d/--data, not both")
-        loader = ChainLoader([make_loader(spec, path, labelled=False) for path in args.audio])
+        loader = ChainLoader([make_loader(spec, path, labelled=False, skip_bad=args.skip_bad) for path in args.audio])
     else:
-        loader = make_loader(spec, data, args.label_dir, labelled=has_transcripts(data, args.label_dir))
+        loader = make_loader(spec, data, args.label_dir, labelled=has_transcripts(data, args.label_dir),
+                             skip_bad=args.skip_bad)
     engine = make_engine(spec, loader, make_decoder(spec, spec.vocabulary_for(model_path), args.decoder, args.lm,
                                                   model_path=model_path), None, {"device": args.device})
     texts = transcribe(engine, model, loader)
@@ -259,7 +263,8 @@ def _benchmark(args: argparse.Namespace) -> int:
     data = args.data or spec.default_data
     if data is None:
         raise SpeechqError(f"the {spec.name} recipe ships no default data: give --data")
-    result = benchmark_models(spec, args.fp32, args.int8, data, label_dir=args.label_dir, utterances=args.utterances,
+    result = benchmark_models(spec, args.fp32, args.int8, data, label_dir=args.label_dir, skip_bad=args.skip_bad,
+                              utterances=args.utterances,
                               streams=args.streams, threads=args.threads, latency_repeats=args.repeats,
                               throughput_runs=args.runs, device=args.device)
     _print(result, benchmark_markdown(result), args)

@@ -79,7 +79,8 @@ class Problem:
     utterance_id: str | None = None
 
     def __str__(self) -> str:
-        return f"{self.where}: {self.message}"
+        # an audio file's problem already starts with its path (read_audio's messages do)
+        return self.message if self.message.startswith(f"{self.where}: ") else f"{self.where}: {self.message}"
 
 
 # ------------------------------------------------------------------------------------------------ front door
@@ -162,7 +163,10 @@ def settle(utterances: list[Utterance], problems: list[Problem], skip_bad: bool,
     if problems and not skip_bad:
         listed = "; ".join(str(p) for p in problems[:_MAX_LISTED_PROBLEMS])
         more = f"; and {len(problems) - _MAX_LISTED_PROBLEMS} more" if len(problems) > _MAX_LISTED_PROBLEMS else ""
-        raise DataError(f"{where}: {len(problems)} problem(s): {listed}{more} (pass skip_bad=True to skip them)")
+        hint = "(skip_bad=True, or --skip-bad on the command line, leaves them out)"
+        if len(problems) == 1 and listed.startswith(f"{where}: "):  # one file given, one problem: named once
+            raise DataError(f"{listed} {hint}")
+        raise DataError(f"{where}: {len(problems)} problem(s): {listed}{more} {hint}")
     ruled_out = {p.utterance_id for p in problems if p.utterance_id is not None}
     kept = sorted((u for u in utterances if u.utterance_id not in ruled_out), key=lambda u: u.utterance_id)
     for problem in problems:

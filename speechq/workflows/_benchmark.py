@@ -66,6 +66,7 @@ def benchmark_models(
     data: str | Path,
     *,
     label_dir: str | Path | None = None,
+    skip_bad: bool = False,
     utterances: int = 8,
     streams: int | None = None,
     threads: int | None = None,
@@ -76,7 +77,8 @@ def benchmark_models(
     """Latency per inference and end-to-end throughput of an FP32 model and its INT8 version, in one run.
 
     ``utterances``: the first ones of ``data`` are used; ``streams``: utterances in flight for the all-cores
-    throughput (default: the number of CPU cores); ``threads``: CPU threads for inference (default: all).
+    throughput (default: the number of CPU cores); ``threads``: CPU threads for inference (default: all);
+    ``skip_bad``: leave bad utterances of ``data`` out, with a warning each (see :func:`make_loader`).
 
     Raises:
         ConfigError: non-positive sizes; ModelError and DataError from loading.
@@ -93,7 +95,7 @@ def benchmark_models(
     for label, path in (("FP32", fp32_path), ("INT8", int8_path)):
         models[label] = load_model(path)
         spec.check_model(models[label].model, str(path))
-    loader = make_loader(spec, data, label_dir)
+    loader = make_loader(spec, data, label_dir, skip_bad=skip_bad)
     count = min(utterances, len(loader))
     subset = _FirstItems(loader, count)
     decoder = make_decoder(spec, spec.vocabulary_for(fp32_path))

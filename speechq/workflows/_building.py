@@ -18,18 +18,19 @@ from speechq.zoo.specs import RecipeSpec
 
 
 def make_loader(spec: RecipeSpec, data: str | Path, label_dir: str | Path | None = None,
-                labelled: bool = True) -> DataLoader:
+                labelled: bool = True, skip_bad: bool = False) -> DataLoader:
     """The recipe's speech loader over ``data``: labelled (LibriSpeech layout, flat folder + ``label_dir``, or
     manifest), or with ``labelled=False`` any folder of audio files (annotations without text). Every file is
-    decoded here (features cached), so NaN, infinite or silent audio is refused before the first inference."""
+    decoded here (features cached), so NaN, infinite or silent audio is refused before the first inference; with
+    ``skip_bad`` bad utterances are left out instead, with a warning each and a count."""
     from speechq.data import AudioFolderDataLoader, LibriSpeechDataLoader
 
     if not labelled:
         if label_dir is not None:
             raise ConfigError("label_dir (--label-dir) has no use when the audio is scored without its transcripts")
-        return AudioFolderDataLoader(Path(data), features=spec.features(), check_audio=True)
+        return AudioFolderDataLoader(Path(data), features=spec.features(), check_audio=True, skip_bad=skip_bad)
     return LibriSpeechDataLoader(Path(data), features=spec.features(), check_audio=True, alphabet=spoken_characters(spec),
-                                 label_dir=None if label_dir is None else Path(label_dir))
+                                 label_dir=None if label_dir is None else Path(label_dir), skip_bad=skip_bad)
 
 
 _PUNCTUATION = frozenset(c for c in string.punctuation + "\u2018\u2019\u201c\u201d\u2013\u2014\u2026\u00ab\u00bb\u00a1\u00bf"

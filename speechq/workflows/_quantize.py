@@ -72,11 +72,13 @@ def quantize_and_compare(
     latency_repeats: int = 30,
     print_progress: bool = False,
     agreement: bool = False,
+    skip_bad: bool = False,
 ) -> QuantizeResult:
     """Quantize a model of ``spec``'s family on ``data``, evaluate FP32 and INT8, time both, save INT8 (int8 weights).
 
     With ``agreement``, ``data`` is any folder of audio and error rates are measured against the FP32 model's own
     transcripts (FP32 then scores 0; accuracy-aware quantization's ``maximal_drop`` bounds the disagreement).
+    With ``skip_bad``, bad utterances of ``data`` are left out with a warning each (see :func:`make_loader`).
 
     Everything is validated (model inputs, data, algorithm parameters, output location) before the first
     inference.
@@ -89,7 +91,7 @@ def quantize_and_compare(
     check_output(Path(output_dir), [name], overwrite)
     companions = _companion_files(spec, model_path)
     check_companion_files(companions, Path(output_dir), overwrite)
-    loader = make_loader(spec, data, label_dir, labelled=not agreement)
+    loader = make_loader(spec, data, label_dir, labelled=not agreement, skip_bad=skip_bad)
     vocabulary = spec.vocabulary_for(model_path)
     engine = make_engine(spec, loader, make_decoder(spec, vocabulary, decoder, lm_path, model_path=model_path),
                          error_rates(spec.unit), engine_config)

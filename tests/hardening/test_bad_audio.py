@@ -4,6 +4,7 @@ equivalent."""
 
 from __future__ import annotations
 
+import json
 import logging
 from pathlib import Path
 from typing import Callable
@@ -228,3 +229,19 @@ def test_cli_transcribe_names_a_folder_without_audio(tmp_path: Path, tiny_ir: Pa
     (empty / "readme.txt").write_text("nothing to hear")
     done = run_cli("transcribe", "-m", tiny_ir, empty)
     assert_cli_error(done, "transcribe", empty, "no audio files")
+
+
+def test_cli_skip_bad_leaves_the_bad_file_out_and_says_so(tmp_path: Path, tiny_ir: Path) -> None:
+    """Without --skip-bad the run stops, naming the file once and the way out; with it, the other utterances are
+    transcribed and evaluated, and a warning names the file left out."""
+    root = make_corpus(tmp_path / "corpus")
+    target = _corrupt_flac(root / "1" / "10" / "1-10-0001.flac")
+    line = assert_cli_error(run_cli("transcribe", "-m", tiny_ir, "-d", root), "transcribe", target, "--skip-bad")
+    assert line.count(str(target)) == 1, line
+    done = run_cli("transcribe", "-m", tiny_ir, "-d", root, "--skip-bad")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [row.split("\t")[0] for row in done.stdout.splitlines()] == ["1-10-0000", "1-10-0002"]
+    assert f"{target}: cannot decode audio" in done.stderr and "skipped 1 problem(s)" in done.stderr
+    done = run_cli("eval", "--json", "--skip-bad", "--decoder", "greedy", "-d", root, tiny_ir)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert [result["utterances"] for result in json.loads(done.stdout)] == [2]
