@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 import _train_wav2vec2 as w2v  # waveform batches, training loop, vocabulary, IR helpers
-import train_small_models as common
+import _training as common
 
 logger = logging.getLogger("train_small_models")
 

@@ -29,7 +29,7 @@ import soxr
 import torch
 from torch import nn
 
-import train_small_models as common  # the script that imports this module; its helpers are shared
+import _training as common  # what the trainers share (corpus, scores, training loop, LM, subset, card)
 from speechq.data import Utterance, read_audio
 from speechq.decoding import Vocabulary, greedy_decode
 from speechq.features import wav2vec2_input
@@ -362,7 +362,7 @@ def _augmentation(c: Wav2Vec2TrainConfig) -> str:
 
 def model_card(report: Wav2Vec2Report) -> str:
     """MODEL_CARD.md text of the shipped Wav2Vec2ForCTC-architecture model."""
-    c, w = report.config, common._wrap
+    c, w = report.config, common.wrap
     intro = w("""A small Hugging Face `Wav2Vec2ForCTC` (transformers `Wav2Vec2Config`, raw 16 kHz waveform in,
         character CTC out), trained from scratch by speechq on its own synthetic corpus
         (`data_scripts/make_synthetic_corpus.py`) without any pre-training or download, so that speechq's Wav2Vec2

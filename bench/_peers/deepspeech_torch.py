@@ -4,7 +4,7 @@
 shipped small model, or the full-size random one) with speechq's ``deepspeech_weights_from_model``; ``DeepSpeechChunk`` is the same network as a ``torch.nn.Module``
 with the same interface (``input_node`` [1, 16, 19, 26], ``previous_state_c`` / ``previous_state_h`` [1, H] ->
 softmax probabilities [16, 1, 29], new c, new h), so PyTorch, ONNX Runtime and OpenVINO run one and the same model.
-The layer names follow ``data_scripts/train_small_models.py``'s ``DeepSpeechSmall``.
+The layer names follow ``data_scripts/_train_deepspeech.py``'s ``DeepSpeechSmall``.
 """
 
 from __future__ import annotations

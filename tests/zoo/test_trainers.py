@@ -20,7 +20,8 @@ torch = pytest.importorskip("torch")
 SCRIPTS = Path(__file__).resolve().parents[2] / "data_scripts"
 sys.path.insert(0, str(SCRIPTS))
 
-import train_small_models as common  # noqa: E402
+import _train_deepspeech as ds  # noqa: E402
+import _training as common  # noqa: E402
 # model -> (checkpoint name, tiny overrides)
 MODELS = {
     "deepspeech": ("deepspeech_small", ["hidden=24", "epochs=3", "speeds=0.9,1.0", "batch_frames=600"]),
@@ -178,8 +179,8 @@ def test_high_shelf_on_the_features_equals_filtering_the_audio(corner: int, gain
 
     before = torch.from_numpy(deepspeech_mfcc(audio))
     real = torch.from_numpy(deepspeech_mfcc(filtered)) - before
-    shelf = common.high_shelf(before @ common.INVERSE_DCT, torch.tensor(float(corner)), torch.tensor(gain_db))
-    augmented = shelf @ common.DCT - before
+    shelf = ds.high_shelf(before @ ds.INVERSE_DCT, torch.tensor(float(corner)), torch.tensor(gain_db))
+    augmented = shelf @ ds.DCT - before
     assert real.mean(0).abs().max() > 0.5  # the filter moves the cepstra
     assert float((augmented.mean(0) - real.mean(0)).norm() / real.mean(0).norm()) < 0.03
     assert float((augmented - real).abs().max()) < 0.25 * float(real.abs().max())
