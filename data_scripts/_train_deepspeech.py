@@ -27,6 +27,7 @@ from _training import (  # what the trainers share
     TUNE_UTTERANCES,
     RunControl,
     Scores,
+    TrainingReport,
     build_lm,
     card_tail,
     choose_subset,
@@ -378,22 +379,6 @@ def ir_probabilities(compiled: ov.CompiledModel, mfccs: Sequence[np.ndarray]) ->
     return [chunked_probabilities(compiled, windows_of(m)) for m in mfccs]
 
 
-@dataclass(frozen=True)
-class DeepSpeechReport:
-    """Figures the model card states."""
-
-    config: DeepSpeechConfig
-    parameters: int
-    bin_bytes: int
-    data: dict[str, tuple[int, float]]  # split -> (utterances, hours)
-    train_seconds: float
-    best_epoch: int
-    export_max_abs_diff: float
-    results: dict[str, Scores]  # e.g. "dev greedy", "test greedy", "test beam+LM", "subset greedy"
-    lm: str
-    command: str
-
-
 def _augmentation(c: DeepSpeechConfig) -> str:
     """The augmentations a config uses, in words."""
     parts = []
@@ -415,7 +400,7 @@ def _augmentation(c: DeepSpeechConfig) -> str:
     return "; ".join(parts) or "none"
 
 
-def model_card(report: DeepSpeechReport) -> str:
+def model_card(report: TrainingReport) -> str:
     """MODEL_CARD.md text of the shipped DeepSpeech-architecture model."""
     c, h = report.config, report.config.hidden
     intro = wrap(f"""A small network of Mozilla DeepSpeech 0.8.2's architecture, trained from scratch by speechq on its
@@ -579,7 +564,7 @@ def run(args: argparse.Namespace) -> None:
                    f"Kneser-Ney, `data_scripts/build_arpa_lm.py --text {args.lm_text} --order {args.lm_order} "
                    f"--prune-below {args.lm_prune_below}`, {arpa.stat().st_size:,} bytes), alpha {weights[0]}, beta "
                    f"{weights[1]} chosen on the first {TUNE_UTTERANCES} dev utterances. {shipped}")
-    report = DeepSpeechReport(
+    report = TrainingReport(
         config=config, parameters=sum(p.numel() for p in model.parameters()),
         bin_bytes=(args.out / "model.bin").stat().st_size,
         data={name: (len(splits[name]), _hours(mfccs[name])) for name in splits}, train_seconds=seconds,

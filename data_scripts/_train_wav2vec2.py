@@ -329,22 +329,6 @@ def shipped_subset(subset_dir: Path, test: Sequence[Utterance]) -> list[Utteranc
 
 
 # ------------------------------------------------------------------------------------------------- model card
-@dataclass(frozen=True)
-class Wav2Vec2Report:
-    """Figures the model card states."""
-
-    config: Wav2Vec2TrainConfig
-    parameters: int
-    bin_bytes: int
-    data: dict[str, tuple[int, float]]  # split -> (utterances, hours)
-    train_seconds: float
-    best_epoch: int
-    export_max_abs_diff: float
-    results: dict[str, common.Scores]
-    lm: str
-    command: str
-
-
 def _augmentation(c: Wav2Vec2TrainConfig) -> str:
     parts = []
     if c.speeds != (1.0,):
@@ -360,7 +344,7 @@ def _augmentation(c: Wav2Vec2TrainConfig) -> str:
     return "; ".join(parts) or "none"
 
 
-def model_card(report: Wav2Vec2Report) -> str:
+def model_card(report: common.TrainingReport) -> str:
     """MODEL_CARD.md text of the shipped Wav2Vec2ForCTC-architecture model."""
     c, w = report.config, common.wrap
     intro = w("""A small Hugging Face `Wav2Vec2ForCTC` (transformers `Wav2Vec2Config`, raw 16 kHz waveform in,
@@ -444,7 +428,7 @@ def run(args: argparse.Namespace) -> None:
     lm = "No language model was used."
     if arpa is not None and weights is not None:
         lm = _lm_text(args, arpa, weights, common.ship_language_model(arpa, weights, args.out))
-    report = Wav2Vec2Report(
+    report = common.TrainingReport(
         config=config, parameters=sum(p.numel() for p in model.parameters()),
         bin_bytes=(args.out / "model.bin").stat().st_size,
         data={name: (len(splits[name]), _hours(waves[name])) for name in splits}, train_seconds=seconds,

@@ -289,6 +289,22 @@ def write_subset(utterances: Sequence[Utterance], out: Path, speakers_tsv: Path 
         (out / "speakers.tsv").write_text("\n".join(table) + "\n", encoding="utf-8")
 
 
+@dataclass(frozen=True)
+class TrainingReport:
+    """Figures a model card states (``config``: the model's training config dataclass)."""
+
+    config: Any
+    parameters: int
+    bin_bytes: int
+    data: dict[str, tuple[int, float]]  # split -> (utterances, hours)
+    train_seconds: float
+    best_epoch: int
+    export_max_abs_diff: float
+    results: dict[str, Scores]  # e.g. "dev greedy", "test greedy", "test beam+LM", "subset greedy"
+    lm: str
+    command: str
+
+
 def pct(value: float) -> str:
     return f"{100 * value:.2f}%"
 
