@@ -61,32 +61,14 @@ logger = logging.getLogger("train_small_models")
 
 
 VOCABULARY = Vocabulary.deepspeech()  # 0 = space, 1..26 = a..z, 27 = apostrophe, 28 = blank
-
-
 BLANK = VOCABULARY.blank_index
-
-
 CLASSES = len(VOCABULARY)
-
-
 SAMPLE_RATE_HZ = 16_000
-
-
 CHUNK_STEPS = 16
-
-
 CONTEXT = 9
-
-
 CEPSTRA = 26
-
-
 WINDOW = 2 * CONTEXT + 1
-
-
 INPUT_SIZE = WINDOW * CEPSTRA  # 494
-
-
 RELU_CLIP = 20.0
 
 
@@ -252,11 +234,7 @@ def augment_mfcc(x: torch.Tensor, lengths: torch.Tensor, mean: torch.Tensor, std
 
 
 DCT = torch.from_numpy(sq_features.deepspeech_dct_matrix()).float()  # [40 bands, 26 cepstra]
-
-
 INVERSE_DCT = torch.linalg.pinv(DCT)  # [26, 40]: cepstra -> the log-mel spectrum they keep (INVERSE_DCT @ DCT = I)
-
-
 SHELF_CORNER_BANDS = (28, 40)  # mel bands 28-39 of DeepSpeech's 40 (20-8000 Hz): centres 3.5-7.5 kHz
 
 
@@ -500,8 +478,6 @@ def train_deepspeech(config: DeepSpeechConfig, splits: dict[str, list[Utterance]
 
 
 CHECKPOINT = "deepspeech_small.pt"
-
-
 TRAINING_JSON = "deepspeech_small.training.json"
 
 
