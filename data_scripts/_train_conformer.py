@@ -196,12 +196,7 @@ def _hours(waves: Sequence[np.ndarray]) -> float:
 
 def run(args: argparse.Namespace) -> None:
     """Train, export, verify and evaluate the conformer; write ``model.xml``, ``vocab.json`` and ``MODEL_CARD.md``."""
-    config = dataclasses.replace(ConformerTrainConfig(), **args.settings)
-    torch.set_num_threads(config.threads)
-    torch.use_deterministic_algorithms(True)
-    torch.utils.deterministic.fill_uninitialized_memory = False
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    splits = {name: common.read_split(args.corpus / name) for name in ("train", "dev", "test")}
+    config, splits = common.start_run(ConformerTrainConfig, args.settings, args.work_dir, args.corpus)
     waves = {name: w2v.cached_audio(items, args.work_dir, name) for name, items in splits.items()}
     files = {"make_model": new_model, "checkpoint": CHECKPOINT, "training_json": TRAINING_JSON}
     if args.reuse_training:

@@ -5,9 +5,7 @@ evaluation and the model card."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
-import json
 import logging
 import math
 import time
@@ -38,13 +36,14 @@ from _training import (  # what the trainers share
     make_batches,
     make_beam_decoder,
     optimizer_step,
-    read_split,
     run_settings,
+    start_run,
     score,
     ship_language_model,
     text_of,
     tune_lm_weights,
     wrap,
+    write_card,
     write_subset,
 )
 from speechq import features as sq_features
@@ -510,12 +509,7 @@ def evaluate_ir(compiled: ov.CompiledModel, splits: dict[str, list[Utterance]], 
 
 def run(args: argparse.Namespace) -> None:
     """Train, export, verify, evaluate and ship the DeepSpeech-architecture model."""
-    config = dataclasses.replace(DeepSpeechConfig(), **args.settings)
-    torch.set_num_threads(config.threads)
-    torch.use_deterministic_algorithms(True)
-    torch.utils.deterministic.fill_uninitialized_memory = False  # NaN-filling new tensors halves CPU speed
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    splits = {name: read_split(args.corpus / name) for name in ("train", "dev", "test")}
+    config, splits = start_run(DeepSpeechConfig, args.settings, args.work_dir, args.corpus)
     mfccs = {name: cached_mfcc(items, args.work_dir, name) for name, items in splits.items()}
     train_views = [mfccs["train"] if speed == 1.0 else cached_mfcc(splits["train"], args.work_dir, "train", speed)
                    for speed in config.speeds]
@@ -546,8 +540,5 @@ def run(args: argparse.Namespace) -> None:
         data={name: (len(splits[name]), _hours(mfccs[name])) for name in splits}, train_seconds=seconds,
         best_epoch=best_epoch, export_max_abs_diff=diff, results=results, lm=lm_text, command=args.command,
     )
-    (args.out / "MODEL_CARD.md").write_text(model_card(report), encoding="utf-8")
-    (args.work_dir / "deepspeech_small.json").write_text(json.dumps(dataclasses.asdict(report), indent=2, default=str))
-    for name, s in results.items():
-        logger.info("%-40s WER %6.2f%%  CER %6.2f%%", name, 100 * s.wer, 100 * s.cer)
+    write_card(report, model_card(report), args.out, args.work_dir / "deepspeech_small.json")
 

@@ -13,7 +13,6 @@ Corpus reading, scoring, the word LM, the LM-weight search and the shipped subse
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import hashlib
 import json
 import logging
@@ -402,12 +401,7 @@ def _lm_text(args: argparse.Namespace, arpa: Path, weights: tuple[float, float],
 
 def run(args: argparse.Namespace) -> None:
     """Train, export, verify, evaluate and ship the Wav2Vec2ForCTC-architecture model."""
-    config = dataclasses.replace(Wav2Vec2TrainConfig(), **args.settings)
-    torch.set_num_threads(config.threads)
-    torch.use_deterministic_algorithms(True)
-    torch.utils.deterministic.fill_uninitialized_memory = False  # NaN-filling new tensors halves CPU speed
-    args.work_dir.mkdir(parents=True, exist_ok=True)
-    splits = {name: common.read_split(args.corpus / name) for name in ("train", "dev", "test")}
+    config, splits = common.start_run(Wav2Vec2TrainConfig, args.settings, args.work_dir, args.corpus)
     waves = {name: cached_audio(items, args.work_dir, name) for name, items in splits.items()}
     if args.reuse_training:
         model, seconds, best_epoch = load_trained(config, args.work_dir)
@@ -434,7 +428,4 @@ def run(args: argparse.Namespace) -> None:
         data={name: (len(splits[name]), _hours(waves[name])) for name in splits}, train_seconds=seconds,
         best_epoch=best_epoch, export_max_abs_diff=diff, results=results, lm=lm, command=args.command,
     )
-    (args.out / "MODEL_CARD.md").write_text(model_card(report), encoding="utf-8")
-    (args.work_dir / "wav2vec2_small.json").write_text(json.dumps(dataclasses.asdict(report), indent=2, default=str))
-    for name, s in results.items():
-        logger.info("%-40s WER %6.2f%%  CER %6.2f%%", name, 100 * s.wer, 100 * s.cer)
+    common.write_card(report, model_card(report), args.out, args.work_dir / "wav2vec2_small.json")

@@ -179,8 +179,9 @@ def keep_best_epoch(model: nn.Module, optimizer: torch.optim.Optimizer, epochs: 
                  "torch_rng": torch.get_rng_state(), "numpy_rng": np.random.get_state(),
                  "generators": [g.get_state() for g in generators], "best_cer": best_cer, "best_epoch": best_epoch,
                  "seconds": time.time() - start}
-        torch.save(state, saved.with_name(saved.name + ".partial"))
-        saved.with_name(saved.name + ".partial").replace(saved)  # a run killed while saving keeps the last state
+        partial = saved.with_name(saved.name + ".partial")
+        torch.save(state, partial)
+        partial.replace(saved)  # a run killed while saving keeps the last state
         if epoch == control.stop_after and epoch < epochs:
             raise StoppedEarly(f"stopped after epoch {epoch}/{epochs} (best so far: epoch {best_epoch}); the state is in "
                                f"{saved}: run the same command with --resume to go on")
@@ -303,6 +304,27 @@ class TrainingReport:
     results: dict[str, Scores]  # e.g. "dev greedy", "test greedy", "test beam+LM", "subset greedy"
     lm: str
     command: str
+
+
+def start_run(config_type: type, settings: dict[str, object], work_dir: Path, corpus: Path
+              ) -> tuple[Any, dict[str, list[Utterance]]]:
+    """The start of every training run: ``config_type``'s defaults with ``settings`` (``--set``) applied, torch set
+    to ``config.threads`` threads and deterministic algorithms, ``work_dir`` made, and the corpus' train, dev and
+    test splits read. Returns (config, splits)."""
+    config = dataclasses.replace(config_type(), **settings)
+    torch.set_num_threads(config.threads)
+    torch.use_deterministic_algorithms(True)
+    torch.utils.deterministic.fill_uninitialized_memory = False  # NaN-filling new tensors halves CPU speed
+    work_dir.mkdir(parents=True, exist_ok=True)
+    return config, {name: read_split(corpus / name) for name in ("train", "dev", "test")}
+
+
+def write_card(report: TrainingReport, card: str, out: Path, figures: Path) -> None:
+    """``out/MODEL_CARD.md`` (``card``), ``report`` as JSON in ``figures``, and each result logged."""
+    (out / "MODEL_CARD.md").write_text(card, encoding="utf-8")
+    figures.write_text(json.dumps(dataclasses.asdict(report), indent=2, default=str))
+    for name, s in report.results.items():
+        logger.info("%-40s WER %6.2f%%  CER %6.2f%%", name, 100 * s.wer, 100 * s.cer)
 
 
 def pct(value: float) -> str:
