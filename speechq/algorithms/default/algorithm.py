@@ -7,8 +7,11 @@ break (an in-graph spectrogram front end, the first convolutions on a raw wavefo
 and keep them FP32 unless ``keep_front_end_fp32`` / ``keep_depthwise_fp32`` is false, then let NNCF place FakeQuantize nodes, set their ranges
 from those inputs, and correct biases. The calibration set is therefore exactly what the model sees
 at inference. Recurrent layers then get the shared input/state and weight scales the CPU plugin's int8 RNN
-assumes (``speechq.algorithms.recurrent``). Last, INT8 and FP32 outputs are compared on calibration inputs, with a
-warning when they drifted far (``speechq.drift``; figures in ``drift``).
+assumes (``speechq.algorithms.recurrent``). Right after NNCF, every quantized grouped convolution is also run
+alone on the device against the same quantized values in f32; one the device's int8 kernel computes wrong is kept
+FP32 and the model quantized again (``speechq.algorithms.kernel_check``; figures in ``miscomputed``). Last, INT8 and
+FP32 outputs are compared on calibration inputs, with a warning when they drifted far (``speechq.drift``; figures
+in ``drift``).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from speechq.algorithms.base import Algorithm, calibration_indices
 from speechq.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end, front_end_names
 from speechq.algorithms.graph import prepare_for_quantization, store_exact_fp16_weights
+from speechq.algorithms.kernel_check import miscomputed_int8_layers
 from speechq.algorithms.recurrent import RecurrentAlignment, align_recurrent_quantizers
 from speechq.algorithms.sensitivity import Sensitivity, measure_sensitivity
 from speechq.api.metric import metric_directions
@@ -41,6 +45,7 @@ class DefaultQuantization(Algorithm):
     recurrent_alignments: list[RecurrentAlignment] = []  # noqa: RUF012  (replaced, never mutated)
     drift: list[OutputDrift] = []  # noqa: RUF012
     front_end: list[FrontEndPart] = []  # noqa: RUF012  (what the last quantization kept FP32 by default)
+    miscomputed: dict[str, float] = {}  # noqa: RUF012  (layers the device's int8 kernels got wrong, kept FP32)
     sensitivity: Sensitivity | None = None  # per-layer, with sensitivity_subset_size > 0
 
     def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict[str, Any]]:
@@ -69,6 +74,15 @@ class DefaultQuantization(Algorithm):
         self.front_end = self.find_front_end(prepared)
         ignored += front_end_names(self.front_end)
         quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, False, self.print_progress)
+        device = str(getattr(getattr(self._engine, "options", None), "device", "CPU"))
+        self.miscomputed = miscomputed_int8_layers(quantized, device)
+        if self.miscomputed:
+            for layer, error in self.miscomputed.items():
+                logger.warning("%s: the device's int8 kernel computes %r wrong (mean relative error %.2f against the "
+                               "same quantized values in f32; OpenVINO %s): kept in FP32", self.name, layer, error,
+                               ov.get_version())
+            ignored += list(self.miscomputed)
+            quantized = quantize_with_nncf(prepared, calibration, self.params, ignored, False, self.print_progress)
         self.recurrent_alignments = align_recurrent_quantizers(quantized)
         self.drift = check_drift(prepared, quantized, calibration, outputs=getattr(self._engine, "result_outputs", None))
         store_exact_fp16_weights(quantized)
