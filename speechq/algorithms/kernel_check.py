@@ -22,7 +22,7 @@ import openvino as ov
 from numpy.typing import NDArray
 from openvino import opset13 as ops
 
-from speechq.algorithms.graph import quantizer_of
+from speechq.algorithms.graph import is_fake_quantize, quantizer_of
 from speechq.model import get_core
 
 __all__ = ["MAX_RELATIVE_ERROR", "int8_kernel_error", "miscomputed_int8_layers"]
@@ -60,12 +60,16 @@ def _constant_value(output: ov.Output) -> NDArray[Any] | None:
 def _probe_models(node: ov.Node) -> tuple[ov.Model, ov.Model, NDArray[Any], NDArray[Any]] | None:
     """(the layer alone as it was quantized: its activation quantizer, its quantized weights, its strides and pads;
     the same quantized values convolved in f32; an input within the activation quantizer's range; the quantized
-    weights' values), or None when ``node`` is not a quantized layer with constant weights and input channels."""
+    weights' values), or None when ``node`` is not a quantized layer with constant weights and input channels, or
+    its activation ranges are per channel in another layout (a quantizer before a Transpose)."""
     activation = quantizer_of(node.input(0))
     ranges = _fake_quantize_inputs(activation[1]) if activation is not None else None
     shape = node.get_input_partial_shape(0)
     if activation is None or ranges is None or shape.rank.is_dynamic or shape[1].is_dynamic:
         return None
+    moved = not is_fake_quantize(node.input_value(0).get_node())  # reached through Transpose/Reshape/...
+    if moved and any(np.size(r.get_node().get_data()) > 1 for r in ranges):
+        return None  # per-channel ranges in another layout than the layer's input
     weights = _constant_value(node.input_value(1))
     if weights is None:
         return None

@@ -107,3 +107,16 @@ def test_a_layer_that_is_not_quantized_is_not_probed() -> None:
     model = grouped_convolution(8)
     conv = next(op for op in model.get_ordered_ops() if op.get_friendly_name() == CONV)
     assert int8_kernel_error(conv) is None  # no FakeQuantize on its input
+
+
+def test_per_channel_ranges_in_another_layout_are_not_probed() -> None:
+    """A quantizer with ranges per channel of a [1, T, C] tensor, before the Transpose to the layer's [1, C, T]: the
+    probe cannot put it on the layer's input, so the layer is left as it is (not an error)."""
+    x = ops.parameter([1, STEPS, CHANNELS], ov.Type.f32)
+    low, high = (ops.constant(np.full((1, 1, CHANNELS), v, np.float32)) for v in (-3.0, 3.0))
+    moved = ops.transpose(ops.fake_quantize(x, low, high, low, high, 256), ops.constant(np.array([0, 2, 1])))
+    weights = np.random.default_rng(0).normal(size=(8, 20, 20, KERNEL)).astype(np.float32)
+    w_low, w_high = (ops.constant(np.float32(v)) for v in (-0.5, 0.5))
+    conv = ops.group_convolution(moved, ops.fake_quantize(ops.constant(weights), w_low, w_high, w_low, w_high, 255),
+                                 [1], [KERNEL // 2], [KERNEL // 2 - 1], [1])
+    assert int8_kernel_error(conv) is None
