@@ -16,7 +16,7 @@ from openvino import opset13 as ops
 from speechq_testing import ArrayLoader
 
 import speechq as sq
-from speechq.algorithms.kernel_check import int8_kernel_error
+from speechq.algorithms.kernel_check import MAX_RELATIVE_ERROR, int8_kernel_error
 from speechq.model import get_core
 
 CHANNELS, STEPS, KERNEL = 160, 120, 32
@@ -74,6 +74,20 @@ def test_int8_model_computes_what_fp32_does(quantized: tuple[int, sq.DefaultQuan
     groups, algorithm, int8 = quantized
     assert _relative_error(grouped_convolution(groups), int8.model) < 0.1
     assert set(algorithm.miscomputed) <= {CONV}
+
+
+def test_the_probe_rebuilds_a_quantized_layer_and_agrees_where_the_kernel_is_right(
+    quantized: tuple[int, sq.DefaultQuantization, sq.CompressedModel],
+) -> None:
+    """The saved INT8 layer (int8 weights, converted and scaled) rebuilt alone: on a kernel that is right (every CPU
+    for 16 groups; every CPU but AMX for 8) it computes the same quantized values as f32, far below the threshold."""
+    groups, algorithm, int8 = quantized
+    conv = next(op for op in int8.model.get_ordered_ops() if op.get_friendly_name() == CONV)
+    error = int8_kernel_error(conv)
+    if CONV in algorithm.miscomputed:  # kept FP32: nothing quantized to probe
+        assert error is None
+    else:
+        assert error is not None and error < MAX_RELATIVE_ERROR / 10
 
 
 @pytest.mark.skipif(not AMX, reason="the miscomputed kernel is oneDNN's AMX int8 grouped convolution")

@@ -50,9 +50,16 @@ def test_accuracy_aware_ranked_and_said_what_it_reverted(tiny: tuple[dict[str, A
         # on a few utterances INT8 may not change a word (seen with 2 on an AVX-512 VNNI CPU): nothing to revert
         assert row["int8_wer_vs_fp32"] is not None
         assert isinstance(row["reverted_layers"], list) and row["reached"] in (True, False)
-        if any("rank" in message.lower() for _, message in row["events"]):
+        messages = [message for _, message in row["events"]]
+        if any("rank" in message.lower() for message in messages):
             ranked += 1
-            assert row["reverted_layers"], row["events"][-8:]
+            # a revert that kept the drop, named in the events; or one that made it worse, said undone (seen with 4
+            # on an AVX2 CPU: max_iter_num=1 then ends with no layer in FP32 and the target not reached)
+            undone = [m for m in messages if "made the drop worse" in m and "undone" in m]
+            if row["reverted_layers"]:
+                assert all(any(layer in m for m in messages) for layer in row["reverted_layers"]), messages[-8:]
+            else:
+                assert undone and not row["reached"], messages[-8:]
         else:
             assert row["reached"] and row["int8_wer_vs_fp32"] == 0 and not row["reverted_layers"], row
     assert ranked, "no calibration size made accuracy-aware quantization rank layers"
