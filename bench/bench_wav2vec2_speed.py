@@ -24,7 +24,7 @@ import openvino as ov
 import speechq as sq
 from speechq.benchmark import measure_latency
 from speechq.engines import runtime_layers
-from speechq.model import get_core
+from speechq.model import compress_model_weights, get_core
 from speechq.zoo import get_recipe
 
 RESULTS = Path(__file__).parent / "results"
@@ -78,21 +78,27 @@ def main() -> None:
     engine = sq.IEEngine({}, Audio(audio), None)
     params = {**get_recipe("wav2vec2").quantization_defaults, "stat_subset_size": len(audio)}  # the recipe's defaults
     algorithm = sq.DefaultQuantization(params, engine)
-    int8 = algorithm.run(sq.CompressedModel.from_ov(fp32, "wav2vec2_base")).model
+    quantized = algorithm.quantize(sq.CompressedModel.from_ov(fp32, "wav2vec2_base"), compress_weights=False)
+    as_matmuls = sq.CompressedModel.from_ov(quantized.model.clone(), "wav2vec2_base")
+    compress_model_weights(as_matmuls)  # the same quantized model with its MatMuls left as MatMuls
+    algorithm.finish(quantized)  # as the recipe saves it (matmul_as_convolution: auto)
+    int8, int8_matmuls = quantized.model, as_matmuls.model
     inputs = [{"input_values": audio[0]}]
     rows = {}
     for threads in (1, None):
         key = "1 thread" if threads == 1 else "all cores"
         for label, model, hint in (("FP32 f32", fp32, "f32"), ("FP32 default", fp32, "default"), ("INT8", int8, "f32"),
-                                   ("INT8 default", int8, "default")):
+                                   ("INT8 default", int8, "default"), ("INT8 MatMuls as MatMuls", int8_matmuls, "f32")):
             lat = measure_latency(model, inputs, label, precision=hint, num_threads=threads, repeats=args.repeats)
             rows[f"{label}, {key}"] = {"median_ms": lat.median_ms, "p10_ms": lat.p10_ms, "p90_ms": lat.p90_ms,
                                        "float_precision": lat.precision}
     layers = {"FP32 default": precisions(fp32, "default"), "INT8": precisions(int8, "f32"),
-              "INT8 default": precisions(int8, "default")}
+              "INT8 default": precisions(int8, "default"), "INT8 MatMuls as MatMuls": precisions(int8_matmuls, "f32")}
     one = {k.split(",")[0]: v["median_ms"] for k, v in rows.items() if k.endswith("1 thread")}
     summary = {"int8_vs_f32_1thread": one["FP32 f32"] / one["INT8"], "int8_vs_default_1thread": one["FP32 default"] / one["INT8"],
-               "int8_default_vs_default_1thread": one["FP32 default"] / one["INT8 default"]}
+               "int8_default_vs_default_1thread": one["FP32 default"] / one["INT8 default"],
+               "int8_vs_int8_matmuls_1thread": one["INT8 MatMuls as MatMuls"] / one["INT8"],
+               "matmuls_as_convolutions": len(algorithm.as_convolution)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "wav2vec2_speed.json").write_text(json.dumps({"latency": rows, "layers": layers, "summary": summary,
                                                                "seconds": args.seconds}, indent=2))
@@ -103,7 +109,10 @@ def main() -> None:
               for k, v in rows.items()]
     lines += ["", f"- INT8 vs FP32 f32 (1 thread): {summary['int8_vs_f32_1thread']:.2f}x; INT8 vs OpenVINO's default "
               f"precision: {summary['int8_vs_default_1thread']:.2f}x; INT8 with the float layers in the default precision vs "
-              f"FP32 default: {summary['int8_default_vs_default_1thread']:.2f}x", "", "Compute layers at run time (type precision: count):", ""]
+              f"FP32 default: {summary['int8_default_vs_default_1thread']:.2f}x",
+              f"- {summary['matmuls_as_convolutions']} quantized MatMuls run as 1x1 convolutions (matmul_as_convolution "
+              f"auto); INT8 vs the same INT8 model with its MatMuls as MatMuls (1 thread): "
+              f"{summary['int8_vs_int8_matmuls_1thread']:.2f}x", "", "Compute layers at run time (type precision: count):", ""]
     lines += [f"- {name}: {', '.join(f'{k} x{n}' for k, n in sorted(counts.items()))}" for name, counts in layers.items()]
     (args.out / "wav2vec2_speed.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -30,6 +30,7 @@ STAT_TYPES = ("min", "max", "abs_max", "quantile", "abs_quantile", "mean")
 AGGREGATORS = ("mean", "max", "min", "median", "mean_no_outliers", "median_no_outliers")
 POT_ONLY_AGGREGATORS = ("hl_estimator", "batch_mean")
 SATURATION_FIXES = ("auto", "all", "first_layer", "no")
+MATMUL_LAYOUTS = ("auto", "always", "never")
 
 
 def _bool(section: str, key: str, value: Any) -> bool:
@@ -182,7 +183,8 @@ def _parse_ignored(section: str, raw: Any) -> tuple[tuple[str, ...], tuple[Ignor
 QUANTIZATION_KEYS = frozenset(
     {"target_device", "preset", "stat_subset_size", "stat_batch_size", "shuffle_data", "seed", "ignored",
      "activations", "weights", "model_type", "use_fast_bias", "keep_front_end_fp32", "keep_depthwise_fp32", "front_end_waveform_convolutions",
-     "smooth_quant_alphas", "sensitivity_subset_size", "sensitivity_int8_alone", "saturation_fix"}
+     "smooth_quant_alphas", "sensitivity_subset_size", "sensitivity_int8_alone", "saturation_fix",
+     "matmul_as_convolution"}
 )
 
 
@@ -212,6 +214,11 @@ class QuantizationParams:
     add pairs of products into 16 bits, which saturates with full 8-bit weights; ``auto`` is ``all`` on such a CPU
     (read from /proc/cpuinfo) and ``first_layer`` elsewhere. Name ``all`` when the INT8 model will run on other
     CPUs than the one that quantizes it and any of them may lack VNNI.
+
+    ``matmul_as_convolution`` (``auto``, the default; ``always``, ``never``): run the quantized MatMuls as 1x1
+    convolutions with the same quantizers (:mod:`speechq.algorithms.matmul_layout`). The CPU plugin's int8 matrix
+    product is no faster than f32's on CPUs without VNNI or AMX, its int8 1x1 convolution twice as fast; ``auto``
+    rewrites on such a CPU (the same test as ``saturation_fix``) and not elsewhere.
     """
 
     target_device: str = "ANY"
@@ -233,6 +240,7 @@ class QuantizationParams:
     sensitivity_int8_alone: bool = False
     smooth_quant_alphas: tuple[tuple[str, float], ...] = ()
     saturation_fix: str = "auto"
+    matmul_as_convolution: str = "auto"
 
     @classmethod
     def _fields_from(cls, section: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -269,6 +277,8 @@ class QuantizationParams:
             sensitivity_subset_size=_count(section, "sensitivity_subset_size", params.get("sensitivity_subset_size", 0)),
             sensitivity_int8_alone=_bool(section, "sensitivity_int8_alone", params.get("sensitivity_int8_alone", False)),
             saturation_fix=_choice(section, "saturation_fix", params.get("saturation_fix", "auto"), SATURATION_FIXES),
+            matmul_as_convolution=_choice(section, "matmul_as_convolution", params.get("matmul_as_convolution", "auto"),
+                                          MATMUL_LAYOUTS),
         )
 
     @classmethod

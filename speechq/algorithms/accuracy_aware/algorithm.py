@@ -27,7 +27,7 @@ from speechq.algorithms.params import AccuracyAwareParams
 from speechq.api.metric import metric_directions
 from speechq.api.sampler import IndexSampler
 from speechq.errors import ConfigError
-from speechq.model import CompressedModel, compress_model_weights
+from speechq.model import CompressedModel
 
 __all__ = ["AccuracyAwareQuantization", "AccuracyAwareResult", "metric_drop"]
 
@@ -98,6 +98,7 @@ class AccuracyAwareQuantization(Algorithm):
         self.result: AccuracyAwareResult | None = None
         self.sensitivity: Sensitivity | None = None  # the first ranking (every layer, all others INT8)
         self.front_end: list[FrontEndPart] = []  # kept FP32 by default before any ranking (see DefaultQuantization)
+        self.as_convolution: list[str] = []  # quantized MatMuls run as 1x1 convolutions (see DefaultQuantization)
         self._ranked = False
         self._sensitivity: dict[str, float] = {}
 
@@ -186,7 +187,8 @@ class AccuracyAwareQuantization(Algorithm):
         if not found.reached:
             logger.warning("%s: maximal_drop %.5f NOT reached: best drop %.5f with %d layers in FP32; returning that model",
                            self.name, self.params.maximal_drop, drop, len(found.reverted))
-        compress_model_weights(current)
+        default.finish(current)
+        self.as_convolution = default.as_convolution
         self.result = AccuracyAwareResult(
             metric=self._metric, higher_better=self._higher_better, baseline=self._baseline.value,
             default_quantized=default_value, final=evaluation.value, drop=drop, maximal_drop=self.params.maximal_drop,

@@ -26,6 +26,7 @@ from speechq.drift import OutputDrift, check_drift
 from speechq.algorithms.front_end import FrontEndPart, find_fp32_front_end, front_end_names
 from speechq.algorithms.graph import prepare_for_quantization, store_exact_fp16_weights
 from speechq.algorithms.kernel_check import miscomputed_int8_layers
+from speechq.algorithms.matmul_layout import matmuls_as_convolutions, wants_matmul_as_convolution
 from speechq.algorithms.recurrent import RecurrentAlignment, align_recurrent_quantizers
 from speechq.algorithms.sensitivity import Sensitivity, measure_sensitivity
 from speechq.api.metric import metric_directions
@@ -46,6 +47,7 @@ class DefaultQuantization(Algorithm):
     drift: list[OutputDrift] = []  # noqa: RUF012
     front_end: list[FrontEndPart] = []  # noqa: RUF012  (what the last quantization kept FP32 by default)
     miscomputed: dict[str, float] = {}  # noqa: RUF012  (layers the device's int8 kernels got wrong, kept FP32)
+    as_convolution: list[str] = []  # noqa: RUF012  (quantized MatMuls run as 1x1 convolutions)
     sensitivity: Sensitivity | None = None  # per-layer, with sensitivity_subset_size > 0
 
     def calibration_inputs(self, model: CompressedModel, print_progress: bool = False) -> list[dict[str, Any]]:
@@ -89,8 +91,17 @@ class DefaultQuantization(Algorithm):
         result = CompressedModel.from_ov(quantized, name=model.models[0].name)
         self.sensitivity = self.measure_sensitivity(model, result)
         if compress_weights:
-            compress_model_weights(result)
+            self.finish(result)
         return result
+
+    def finish(self, model: CompressedModel) -> None:
+        """The last steps, in place, once no layer changes precision any more: quantized MatMuls as 1x1
+        convolutions where ``matmul_as_convolution`` asks (names in ``as_convolution``), weights stored as int8."""
+        self.as_convolution = []
+        if wants_matmul_as_convolution(self.params.matmul_as_convolution):
+            for part in model.models:
+                self.as_convolution += matmuls_as_convolutions(part.model)
+        compress_model_weights(model)
 
     def find_front_end(self, prepared: ov.Model) -> list[FrontEndPart]:
         """The parts of ``prepared`` kept FP32 by default (``keep_front_end_fp32`` and ``keep_depthwise_fp32``
