@@ -11,7 +11,8 @@ assumes (``speechq.algorithms.recurrent``). Right after NNCF, every quantized gr
 alone on the device against the same quantized values in f32; one the device's int8 kernel computes wrong is kept
 FP32 and the model quantized again (``speechq.algorithms.kernel_check``; figures in ``miscomputed``). Last, INT8 and
 FP32 outputs are compared on calibration inputs, with a warning when they drifted far (``speechq.drift``; figures
-in ``drift``).
+in ``drift``). On CPUs without VNNI the quantized MatMuls then become 1x1 convolutions with the same quantizers
+(``speechq.algorithms.matmul_layout``; ``matmul_as_convolution``), before the weights are stored as int8.
 """
 
 from __future__ import annotations
