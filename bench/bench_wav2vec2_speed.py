@@ -7,14 +7,18 @@ preset, SmoothQuant on the feature encoder's convolutions, first convolution FP3
 ``--seconds`` of audio, one thread and all cores. It also lists which layers run in which precision at run time, to
 see what keeps time outside INT8. Needs the ``torch`` extra (``pip install -e '.[torch]'``).
 
-Usage: ``python bench/bench_wav2vec2_speed.py [--seconds 5] [--repeats 20]``; writes
-``bench/results/wav2vec2_speed.md`` and ``.json``.
+It times the INT8 model as the recipe saves it and, in the same run, the same quantized model with its MatMuls
+left as MatMuls (on CPUs without VNNI the recipe runs them as 1x1 convolutions: ``matmul_as_convolution``).
+
+Usage: ``python bench/bench_wav2vec2_speed.py [--seconds 5] [--repeats 20] [--out bench/results/wav2vec2_speed]``;
+writes ``OUT.md`` and ``OUT.json``, with the CPU and commit they were measured on.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -27,7 +31,10 @@ from speechq.engines import runtime_layers
 from speechq.model import compress_model_weights, get_core
 from speechq.zoo import get_recipe
 
-RESULTS = Path(__file__).parent / "results"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # _peers
+from _peers import provenance  # noqa: E402
+
+RESULTS = Path(__file__).parent / "results" / "wav2vec2_speed"
 RATE = 16_000
 
 
@@ -70,7 +77,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=5.0)
     parser.add_argument("--repeats", type=int, default=20)
     parser.add_argument("--calibration", type=int, default=8, help="random 'utterances' for calibration")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=RESULTS, help="output path without suffix: writes OUT.md, OUT.json")
     args = parser.parse_args()
     fp32 = wav2vec2_base(args.seconds)
     rng = np.random.default_rng(0)
@@ -99,11 +106,13 @@ def main() -> None:
                "int8_default_vs_default_1thread": one["FP32 default"] / one["INT8 default"],
                "int8_vs_int8_matmuls_1thread": one["INT8 MatMuls as MatMuls"] / one["INT8"],
                "matmuls_as_convolutions": len(algorithm.as_convolution)}
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "wav2vec2_speed.json").write_text(json.dumps({"latency": rows, "layers": layers, "summary": summary,
-                                                               "seconds": args.seconds}, indent=2))
+    machine = {"cpu": provenance.cpu_name(), "source": provenance.source_state(), "openvino": ov.get_version()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.with_suffix(".json").write_text(json.dumps({"latency": rows, "layers": layers, "summary": summary,
+                                                         "seconds": args.seconds, **machine}, indent=2))
     lines = ["# Wav2Vec2-base sizes (random weights)", "", f"{args.seconds:g} s of audio per inference; median and "
-             f"p10-p90 of {args.repeats} runs after warm-up.", "",
+             f"p10-p90 of {args.repeats} runs after warm-up. CPU: {machine['cpu']}; OpenVINO {machine['openvino']}; "
+             f"speechq {machine['source']}.", "",
              "| model, threads | float layers in | median ms | p10-p90 ms |", "|---|---|---|---|"]
     lines += [f"| {k} | {v['float_precision']} | {v['median_ms']:.1f} | {v['p10_ms']:.1f}-{v['p90_ms']:.1f} |"
               for k, v in rows.items()]
@@ -114,7 +123,7 @@ def main() -> None:
               f"auto); INT8 vs the same INT8 model with its MatMuls as MatMuls (1 thread): "
               f"{summary['int8_vs_int8_matmuls_1thread']:.2f}x", "", "Compute layers at run time (type precision: count):", ""]
     lines += [f"- {name}: {', '.join(f'{k} x{n}' for k, n in sorted(counts.items()))}" for name, counts in layers.items()]
-    (args.out / "wav2vec2_speed.md").write_text("\n".join(lines) + "\n")
+    args.out.with_suffix(".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

@@ -15,6 +15,7 @@ import pytest
 from speechq_testing import assert_reverts_most_harmful_first, load_script
 
 import speechq as sq
+from speechq.algorithms.matmul_layout import wants_matmul_as_convolution
 from speechq.engines import runtime_layers
 from speechq.model import get_core
 from speechq.zoo import get_recipe
@@ -65,14 +66,33 @@ def test_recipe_keeps_int8_wer_within_one_point_on_the_held_out_test_split(
     assert abs(int8["metrics"]["wer"] - fp32["metrics"]["wer"]) <= MAX_WER_INCREASE
 
 
+def _weighted_matmuls(model: Any) -> list[str]:
+    """The names of ``model``'s MatMuls with constant (possibly converted) weights: its dense layers."""
+    def constant(output: Any) -> bool:
+        node = output.get_node()
+        while node.get_type_name() == "Convert":
+            node = node.input_value(0).get_node()
+        return node.get_type_name() == "Constant"
+
+    return [op.get_friendly_name() for op in model.get_ordered_ops()
+            if op.get_type_name() == "MatMul" and constant(op.input_value(1))]
+
+
 @pytest.mark.slow
 def test_recipe_int8_model_runs_int8(recipe_run: tuple[Path, dict[str, Any]]) -> None:
+    """Every dense layer of the shipped model runs an int8 kernel: FullyConnected, or, on CPUs without VNNI, the 1x1
+    convolution it was rewritten to (``matmul_as_convolution`` ``auto``); the feature encoder's convolutions too."""
     out, _ = recipe_run
     compiled = get_core().compile_model(sq.load_model(out / "model.xml").model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    compute = [layer for layer in runtime_layers(compiled) if layer.is_compute]
-    integer = [layer for layer in compute if layer.is_integer]
-    assert any(layer.type == "Convolution" for layer in integer) and any(layer.type == "FullyConnected" for layer in integer)
-    assert len(integer) >= len(compute) // 2
+    layers = runtime_layers(compiled)
+    dense = _weighted_matmuls(sq.load_model(SPEC.default_model).model)
+    assert len(dense) == 20  # the projection, 6 per transformer layer (3 layers), the CTC head
+    kernel = "Convolution" if wants_matmul_as_convolution("auto") else "FullyConnected"
+    for name in dense:
+        runs_in = [layer for layer in layers if name in layer.original_names and layer.is_compute]
+        assert [(layer.type, layer.is_integer) for layer in runs_in] == [(kernel, True)], (name, runs_in)
+    integer = [layer for layer in layers if layer.is_compute and layer.is_integer]
+    assert sum(layer.type == "Convolution" for layer in integer) >= 7 + (len(dense) if kernel == "Convolution" else 0)
 
 
 def _speechq(*args: str) -> subprocess.CompletedProcess[str]:
