@@ -11,6 +11,17 @@ from speechq.engines import runtime_layers
 from speechq.model import get_core
 
 
+def _layers_fed(output) -> list[str]:
+    """The layers ``output`` feeds, through the reshapes and transposes of quantized MatMuls run as convolutions
+    (``matmul_as_convolution``, on CPUs without VNNI)."""
+    names = []
+    for target in output.get_target_inputs():
+        node = target.get_node()
+        moves = node.get_type_name() in ("Reshape", "Transpose")
+        names += _layers_fed(node.output(0)) if moves else [node.get_friendly_name()]
+    return names
+
+
 def _fake_quantize_ranges(model: sq.CompressedModel) -> dict[str, tuple[float, float]]:
     """Input range (low, high) of every activation FakeQuantize, keyed by the layer it feeds."""
     ranges = {}
@@ -19,8 +30,8 @@ def _fake_quantize_ranges(model: sq.CompressedModel) -> dict[str, tuple[float, f
             continue
         low = float(np.min(op.input_value(1).get_node().get_data()))
         high = float(np.max(op.input_value(2).get_node().get_data()))
-        for target in op.output(0).get_target_inputs():
-            ranges[target.get_node().get_friendly_name()] = (low, high)
+        for name in _layers_fed(op.output(0)):
+            ranges[name] = (low, high)
     return ranges
 
 

@@ -113,3 +113,34 @@ def test_a_model_output_keeps_its_name_and_the_layer_its_name(quantized: tuple[o
     assert set(matmuls_as_convolutions(model)) == names
     assert model.output("logits").get_partial_shape()[2].get_length() == WIDTH
     assert {op.get_friendly_name() for op in model.get_ordered_ops() if op.get_type_name() == "Convolution"} == names
+
+
+def dense_rows() -> ov.Model:
+    """DeepSpeech's layout: [rows, 26] -> dense+bias -> ReLU -> dense+bias, 2-D MatMuls, 16 rows."""
+    rng = np.random.default_rng(2)
+    x = ops.parameter([16, 26], ov.Type.f32, name="x")
+    w1, w2 = (ops.constant(rng.normal(0, 0.2, shape).astype(np.float32)) for shape in ((26, 64), (64, 29)))
+    hidden = ops.relu(ops.add(ops.matmul(x, w1, False, False), ops.constant(rng.normal(0, 0.1, 64).astype(np.float32))))
+    out = ops.add(ops.matmul(hidden, w2, False, False), ops.constant(rng.normal(0, 0.1, 29).astype(np.float32)))
+    return ov.Model([ops.result(out)], [x], "dense_rows")
+
+
+def test_two_dimensional_matmuls_run_as_convolutions_over_rows() -> None:
+    x = np.random.default_rng(3).normal(size=(8, 16, 26)).astype(np.float32)
+    engine = sq.IEEngine({"device": "CPU"}, ArrayLoader(x, [0] * len(x)), None)
+    algorithm = sq.DefaultQuantization({"stat_subset_size": len(x), "matmul_as_convolution": "never"}, engine)
+    int8 = algorithm.quantize(sq.CompressedModel.from_ov(dense_rows(), "rows"), compress_weights=False).model
+    rewritten = int8.clone()
+    assert len(matmuls_as_convolutions(rewritten)) == 2
+    types = [op.get_type_name() for op in rewritten.get_ordered_ops()]
+    assert "MatMul" not in types and "Transpose" not in types  # reshapes only
+    for item in x[:3]:
+        expected, got = _run(int8, item), _run(rewritten, item)
+        assert got.shape == expected.shape == (16, 29)
+        rounding = np.abs(got - expected).mean() / np.abs(expected).mean()
+        quantization = np.abs(expected - _run(dense_rows(), item)).mean() / np.abs(expected).mean()
+        assert rounding < 1e-3 and rounding < quantization / 10, (rounding, quantization)
+    layers = runtime_layers(get_core().compile_model(rewritten, "CPU", F32))
+    convolutions = [layer for layer in layers if layer.type == "Convolution"]
+    assert len(convolutions) == 2 and all(layer.is_integer for layer in convolutions), layers
+    assert not [layer for layer in layers if layer.type == "FullyConnected"]
