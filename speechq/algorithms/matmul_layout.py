@@ -3,18 +3,17 @@
 On CPUs without a u8 x i8 dot-product instruction (no AVX-512 VNNI, AVX-VNNI or AMX: AVX2), OpenVINO 2026.4's CPU
 plugin runs an int8 FullyConnected with oneDNN's ``jit_gemm_I8``, which is no faster than its f32 FullyConnected
 (wav2vec2-base's 74 MatMuls: 533 ms against 551 ms, one thread, 5 s of audio), while its int8 1x1 convolution
-(``jit_avx2_1x1_I8``) is more than twice as fast. So, once the model is quantized, every quantized MatMul with constant weights is rewritten as a
-Convolution (kernel 1) with the same activation and weight quantizers: the same quantized values, another kernel.
-Over ``[batch, steps, channels]`` activations it runs between two transposes (Transpose -> Convolution ->
-Transpose); over ``[rows, channels]`` ones (DeepSpeech's dense layers) each row is an image of one step, reshaped
-to ``[rows, channels, 1]`` and back, without a copy (for the 16 rows of a DeepSpeech chunk it runs as fast as the
-transposed form, with no transposes; for 250 rows of 768 -> 3072 it is 1.7x slower than that form, yet 1.8x faster
-than the int8 FullyConnected). A bias added after it moves into the
-convolution's side (the plugin fuses it into the convolution); the transposes or reshapes of MatMuls that read
-the same tensor are shared, and a transpose back followed, through element-wise steps with per-channel parameters
-(GELU, a FakeQuantize, SmoothQuant's scales; reshaped to the channel-first layout), by a transpose forth is
-dropped. On CPUs with VNNI or AMX the int8 FullyConnected is fast and nothing is rewritten
-(``matmul_as_convolution`` ``auto``).
+(``jit_avx2_1x1_I8``) is more than twice as fast. So, once the model is quantized, every quantized MatMul with
+constant weights is rewritten as a Convolution (kernel 1) with the same activation and weight quantizers: the same
+quantized values, another kernel. Over ``[batch, steps, channels]`` activations it runs between two transposes
+(Transpose -> Convolution -> Transpose); over ``[rows, channels]`` ones (DeepSpeech's dense layers) each row is an
+image of one step, reshaped to ``[rows, channels, 1]`` and back, without a copy (for the 16 rows of a DeepSpeech
+chunk it runs as fast as the transposed form, with no transposes; for 250 rows of 768 -> 3072 it is 1.7x slower than
+that form, yet 1.8x faster than the int8 FullyConnected). A bias added after it moves into the convolution's side
+(the plugin fuses it into the convolution); the transposes or reshapes of MatMuls that read the same tensor are
+shared, and a transpose back followed, through element-wise steps with per-channel parameters (GELU, a FakeQuantize,
+SmoothQuant's scales; reshaped to the channel-first layout), by a transpose forth is dropped. On CPUs with VNNI or
+AMX the int8 FullyConnected is fast and nothing is rewritten (``matmul_as_convolution`` ``auto``).
 """
 
 from __future__ import annotations
@@ -192,13 +191,15 @@ def wants_matmul_as_convolution(setting: str) -> bool:
 def matmuls_as_convolutions(model: ov.Model) -> list[str]:
     """Rewrite, in place, every quantized MatMul of ``model`` (FakeQuantize nodes placed, weights not yet compressed)
     over ``[batch, steps, channels]`` or ``[rows, channels]`` activations with constant quantized weights as a 1x1
-    convolution (between two transposes, or two reshapes), with the same quantizers. Returns the rewritten layers' names: each convolution takes its MatMul's
-    name, and the transpose after it carries the tensor names of the output it replaces."""
+    convolution (between two transposes, or two reshapes), with the same quantizers. Returns the rewritten layers'
+    names: each convolution takes its MatMul's name, and the transpose or reshape after it carries the tensor names
+    of the output it replaces."""
     shared: dict[tuple[str, int], ov.Output] = {}
     rewritten = [node.get_friendly_name() for node in model.get_ordered_ops()
                  if node.get_type_name() == "MatMul" and _rewrite(node, shared)]
     if rewritten:
         dropped = _drop_transpose_pairs(model)
         model.validate_nodes_and_infer_types()
-        logger.info("%d quantized MatMuls run as 1x1 convolutions (%d transpose pairs dropped)", len(rewritten), dropped)
+        logger.info("%d quantized MatMuls run as 1x1 convolutions (%d transpose pairs dropped)",
+                    len(rewritten), dropped)
     return rewritten
