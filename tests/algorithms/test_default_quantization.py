@@ -7,31 +7,24 @@ from speechq_testing import Accuracy, ArrayLoader
 import speechq as sq
 from speechq.algorithms.accuracy_aware import quantized_layers
 from speechq.algorithms.default.nncf_backend import _cpu_has_int8_dot_product
+from speechq.algorithms.graph import DATA_MOVEMENT, is_fake_quantize, quantizer_ports
 from speechq.engines import runtime_layers
 from speechq.model import get_core
 
 
-def _layers_fed(output) -> list[str]:
-    """The layers ``output`` feeds, through the reshapes and transposes of quantized MatMuls run as convolutions
-    (``matmul_as_convolution``, on CPUs without VNNI)."""
-    names = []
-    for target in output.get_target_inputs():
-        node = target.get_node()
-        moves = node.get_type_name() in ("Reshape", "Transpose")
-        names += _layers_fed(node.output(0)) if moves else [node.get_friendly_name()]
-    return names
-
-
 def _fake_quantize_ranges(model: sq.CompressedModel) -> dict[str, tuple[float, float]]:
-    """Input range (low, high) of every activation FakeQuantize, keyed by the layer it feeds."""
+    """Input range (low, high) of every activation FakeQuantize, keyed by the layer it feeds (found as speechq finds
+    it, through data-movement nodes: the reshapes of MatMuls run as convolutions on CPUs without VNNI)."""
     ranges = {}
     for op in model.model.get_ordered_ops():
-        if op.get_type_name() != "FakeQuantize" or op.input_value(0).get_node().get_type_name() == "Constant":
+        if is_fake_quantize(op) or op.get_type_name() in DATA_MOVEMENT:
             continue
-        low = float(np.min(op.input_value(1).get_node().get_data()))
-        high = float(np.max(op.input_value(2).get_node().get_data()))
-        for name in _layers_fed(op.output(0)):
-            ranges[name] = (low, high)
+        for _, fq in quantizer_ports(op):
+            if fq.input_value(0).get_node().get_type_name() == "Constant":
+                continue
+            low = float(np.min(fq.input_value(1).get_node().get_data()))
+            high = float(np.max(fq.input_value(2).get_node().get_data()))
+            ranges[op.get_friendly_name()] = (low, high)
     return ranges
 
 

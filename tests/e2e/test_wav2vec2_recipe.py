@@ -91,8 +91,10 @@ def test_recipe_int8_model_runs_int8(recipe_run: tuple[Path, dict[str, Any]]) ->
     for name in dense:
         runs_in = [layer for layer in layers if name in layer.original_names and layer.is_compute]
         assert [(layer.type, layer.is_integer) for layer in runs_in] == [(kernel, True)], (name, runs_in)
-    integer = [layer for layer in layers if layer.is_compute and layer.is_integer]
+    compute = [layer for layer in layers if layer.is_compute]
+    integer = [layer for layer in compute if layer.is_integer]
     assert sum(layer.type == "Convolution" for layer in integer) >= 7 + (len(dense) if kernel == "Convolution" else 0)
+    assert len(integer) >= len(compute) // 2
 
 
 def _speechq(*args: str) -> subprocess.CompletedProcess[str]:
