@@ -60,6 +60,8 @@ ONNX export and five voices' style vectors, ``jf_alpha``, ``jf_gongitsune``, ``j
 one thread per worker. The voices were made for Japanese; here they speak American English phonemes (espeak-ng's
 IPA in Kokoro's symbols, :func:`kokoro_phonemes`), at a speed of 0.85-1.2, each utterance with a style mixed anew:
 its voice's vector weighted 0.5-1, the rest shared among the other four (a new speaker each time, near its voice).
+Its bytes repeat with the same OpenVINO on the same kind of CPU; on CPUs of other instruction sets its float
+kernels, and so the audio, may differ in the last bits.
 
 Needs the ``espeak-ng`` and ``flite`` programs (Debian/Ubuntu: ``sudo apt-get install -y espeak-ng flite``), and
 for ``--festival-train`` Festival and its voices (``sudo apt-get install -y festival festvox-kdlpc16k
