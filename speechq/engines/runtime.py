@@ -10,6 +10,7 @@ __all__ = ["RuntimeLayer", "runtime_layers", "COMPUTE_LAYER_TYPES", "INTEGER_PRE
 
 COMPUTE_LAYER_TYPES = frozenset({"FullyConnected", "Convolution", "MatMul", "RNNSeq", "RNNCell", "Deconvolution"})
 INTEGER_PRECISIONS = frozenset({"i8", "u8"})
+DEQUANTIZATION_SUFFIX = "/DequantizationMultiply"  # OpenVINO's low-precision passes name a node's INT8 scale so
 
 
 @dataclass(frozen=True)
@@ -34,6 +35,12 @@ class RuntimeLayer:
     @property
     def is_integer(self) -> bool:
         return self.precision in INTEGER_PRECISIONS
+
+    @property
+    def sources(self) -> frozenset[str]:
+        """The model nodes this layer computes: ``original_names`` with the dequantization scales OpenVINO made from a
+        quantized node named as that node (a fused INT8 layer may list only ``<node>/DequantizationMultiply``)."""
+        return frozenset(name.removesuffix(DEQUANTIZATION_SUFFIX) for name in self.original_names)
 
 
 def _rt(node: ov.Node, key: str) -> str:

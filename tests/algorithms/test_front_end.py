@@ -33,11 +33,9 @@ HELD_OUT = list(range(1, 32, 2))  # measure on the odd ones
 
 
 def _runtime_precisions(model: sq.CompressedModel) -> dict[str, str]:
-    """Runtime precision of each compute layer, by the name of the node it came from (an INT8 layer is named
-    ``<node>/DequantizationMultiply``)."""
+    """Runtime precision of each compute layer, by the name of the node it came from."""
     compiled = get_core().compile_model(model.model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
-    return {name.removesuffix("/DequantizationMultiply"): layer.precision
-            for layer in runtime_layers(compiled) if layer.is_compute for name in layer.original_names}
+    return {name: layer.precision for layer in runtime_layers(compiled) if layer.is_compute for name in layer.sources}
 
 
 def test_log_mel_front_end_and_the_layer_reading_it_are_found(log_mel_ctc):

@@ -89,7 +89,7 @@ def test_recipe_int8_model_runs_int8(recipe_run: tuple[Path, dict[str, Any]]) ->
     assert len(dense) == 20  # the projection, 6 per transformer layer (3 layers), the CTC head
     kernel = "Convolution" if wants_matmul_as_convolution("auto") else "FullyConnected"
     for name in dense:
-        runs_in = [layer for layer in layers if name in layer.original_names and layer.is_compute]
+        runs_in = [layer for layer in layers if name in layer.sources and layer.is_compute]
         assert [(layer.type, layer.is_integer) for layer in runs_in] == [(kernel, True)], (name, runs_in)
     compute = [layer for layer in layers if layer.is_compute]
     integer = [layer for layer in compute if layer.is_integer]
